@@ -1,0 +1,270 @@
+//! In-memory ports for unit tests of the domain rules. They prove the rules, not the adapters:
+//! the end-to-end tests run the same flows on DynamoDB Local and Redis.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use crate::follow::Follow;
+use crate::ports::*;
+use crate::timeline::{TIMELINE_CAP, TimelineEntry};
+use crate::tweet::{Tweet, TweetId};
+use crate::user::User;
+use crate::values::{UserId, Username};
+
+#[derive(Default)]
+pub struct Memory {
+    users: Mutex<HashMap<UserId, User>>,
+    follows: Mutex<BTreeSet<(UserId, UserId)>>,
+    tweets: Mutex<BTreeMap<TweetId, Tweet>>,
+    durable: Mutex<BTreeMap<(UserId, TweetId), TimelineEntry>>,
+    pub cached: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
+    bodies: Mutex<HashMap<TweetId, Tweet>>,
+}
+
+impl Memory {
+    pub fn durable_timeline(&self, owner: &UserId) -> Vec<TweetId> {
+        let durable = self.durable.lock().unwrap();
+        durable
+            .keys()
+            .filter(|(o, _)| o == owner)
+            .map(|(_, t)| *t)
+            .rev()
+            .collect()
+    }
+}
+
+impl Users for Memory {
+    async fn create(&self, user: &User) -> StoreResult<CreateProfile> {
+        let mut users = self.users.lock().unwrap();
+        if users.contains_key(&user.user_id) {
+            return Ok(CreateProfile::ProfileExists);
+        }
+        if users
+            .values()
+            .any(|u| u.username.canonical() == user.username.canonical())
+        {
+            return Ok(CreateProfile::UsernameTaken);
+        }
+        users.insert(user.user_id.clone(), user.clone());
+        Ok(CreateProfile::Created)
+    }
+    async fn get(&self, id: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.users.lock().unwrap().get(id).cloned())
+    }
+    async fn find_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
+        let users = self.users.lock().unwrap();
+        Ok(users
+            .values()
+            .find(|u| u.username.canonical() == username.canonical())
+            .cloned())
+    }
+    async fn get_many(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        let users = self.users.lock().unwrap();
+        Ok(ids.iter().filter_map(|id| users.get(id).cloned()).collect())
+    }
+}
+
+impl Follows for Memory {
+    async fn follow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
+        let added = self
+            .follows
+            .lock()
+            .unwrap()
+            .insert((edge.followee_id.clone(), edge.follower_id.clone()));
+        Ok(if added {
+            EdgeChange::Changed
+        } else {
+            EdgeChange::Unchanged
+        })
+    }
+    async fn unfollow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
+        let removed = self
+            .follows
+            .lock()
+            .unwrap()
+            .remove(&(edge.followee_id.clone(), edge.follower_id.clone()));
+        Ok(if removed {
+            EdgeChange::Changed
+        } else {
+            EdgeChange::Unchanged
+        })
+    }
+    async fn followers(
+        &self,
+        user: &UserId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>> {
+        let follows = self.follows.lock().unwrap();
+        Ok(follows
+            .iter()
+            .filter(|(followee, follower)| followee == user && after.is_none_or(|a| follower > a))
+            .map(|(_, follower)| follower.clone())
+            .take(limit)
+            .collect())
+    }
+    async fn following(
+        &self,
+        user: &UserId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>> {
+        let follows = self.follows.lock().unwrap();
+        let mut out: Vec<UserId> = follows
+            .iter()
+            .filter(|(followee, follower)| follower == user && after.is_none_or(|a| followee > a))
+            .map(|(followee, _)| followee.clone())
+            .collect();
+        out.sort();
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+impl Tweets for Memory {
+    async fn create(&self, tweet: &Tweet) -> StoreResult<()> {
+        self.tweets
+            .lock()
+            .unwrap()
+            .insert(tweet.tweet_id, tweet.clone());
+        Ok(())
+    }
+    async fn get(&self, id: &TweetId) -> StoreResult<Option<Tweet>> {
+        Ok(self.tweets.lock().unwrap().get(id).cloned())
+    }
+    async fn get_many(&self, ids: &[TweetId]) -> StoreResult<Vec<Tweet>> {
+        let tweets = self.tweets.lock().unwrap();
+        Ok(ids
+            .iter()
+            .filter_map(|id| tweets.get(id).cloned())
+            .collect())
+    }
+    async fn delete(&self, id: &TweetId) -> StoreResult<()> {
+        self.tweets.lock().unwrap().remove(id);
+        Ok(())
+    }
+    async fn by_author(
+        &self,
+        author: &UserId,
+        before: Option<&TweetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Tweet>> {
+        let tweets = self.tweets.lock().unwrap();
+        Ok(tweets
+            .values()
+            .rev()
+            .filter(|t| &t.author_id == author && before.is_none_or(|b| t.tweet_id < *b))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+impl TimelineStore for Memory {
+    async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let mut durable = self.durable.lock().unwrap();
+        for e in entries {
+            durable.insert((e.owner_id.clone(), e.tweet_id), e.clone());
+        }
+        Ok(())
+    }
+    async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let mut durable = self.durable.lock().unwrap();
+        for e in entries {
+            durable.remove(&(e.owner_id.clone(), e.tweet_id));
+        }
+        Ok(())
+    }
+    async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
+        let durable = self.durable.lock().unwrap();
+        Ok(durable
+            .values()
+            .rev()
+            .filter(|e| &e.owner_id == owner)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+    async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
+        let durable = self.durable.lock().unwrap();
+        Ok(durable
+            .values()
+            .filter(|e| &e.owner_id == owner && &e.author_id == author)
+            .cloned()
+            .collect())
+    }
+}
+
+impl TimelineCache for Memory {
+    async fn page(
+        &self,
+        owner: &UserId,
+        before: Option<&TweetId>,
+        count: usize,
+    ) -> StoreResult<Option<Vec<TweetId>>> {
+        let cached = self.cached.lock().unwrap();
+        Ok(cached.get(owner).map(|ids| {
+            ids.iter()
+                .rev()
+                .filter(|id| before.is_none_or(|b| *id < b))
+                .take(count)
+                .copied()
+                .collect()
+        }))
+    }
+    async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
+        self.cached
+            .lock()
+            .unwrap()
+            .entry(owner.clone())
+            .or_default();
+        Ok(())
+    }
+    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+        self.cached
+            .lock()
+            .unwrap()
+            .entry(owner.clone())
+            .or_default()
+            .extend(ids.iter().copied());
+        Ok(())
+    }
+    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
+        let mut cached = self.cached.lock().unwrap();
+        let mut written = 0;
+        for e in entries {
+            if let Some(ids) = cached.get_mut(&e.owner_id) {
+                ids.insert(e.tweet_id);
+                while ids.len() > TIMELINE_CAP {
+                    ids.pop_first();
+                }
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+    async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let mut cached = self.cached.lock().unwrap();
+        for e in entries {
+            if let Some(ids) = cached.get_mut(&e.owner_id) {
+                ids.remove(&e.tweet_id);
+            }
+        }
+        Ok(())
+    }
+    async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {
+        let bodies = self.bodies.lock().unwrap();
+        Ok(ids.iter().map(|id| bodies.get(id).cloned()).collect())
+    }
+    async fn put_tweets(&self, tweets: &[Tweet]) -> StoreResult<()> {
+        let mut bodies = self.bodies.lock().unwrap();
+        for t in tweets {
+            bodies.insert(t.tweet_id, t.clone());
+        }
+        Ok(())
+    }
+    async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
+        self.bodies.lock().unwrap().remove(id);
+        Ok(())
+    }
+}

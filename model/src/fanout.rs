@@ -1,0 +1,368 @@
+//! Fan-out on write: what each change does to the precomputed home timelines.
+//!
+//! Every step is idempotent (puts and deletes by key, set additions), so a stream record
+//! delivered twice leaves every timeline as one delivery did. Per owner the durable timeline is
+//! written before the cache: a cache rebuild that starts after the cache write has begun reading
+//! after the durable write, so it cannot miss the entry (see `TimelineCache::begin_fill`).
+
+use crate::follow::Follow;
+use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets};
+use crate::timeline::{FOLLOW_BACKFILL, TimelineEntry};
+use crate::tweet::{Tweet, TweetId};
+use crate::values::UserId;
+
+/// A change that reshapes home timelines, decoded from a stream record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimelineEvent {
+    TweetPosted(Tweet),
+    TweetDeleted {
+        tweet_id: TweetId,
+        author_id: UserId,
+    },
+    Followed(Follow),
+    Unfollowed(Follow),
+}
+
+/// What applying one event did, for metrics and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanoutReport {
+    /// Followers whose timelines the event reached.
+    pub followers: usize,
+    /// Entries written to (or removed from) the durable timelines.
+    pub durable_entries: usize,
+    /// Entries written to cached timelines.
+    pub cached_entries: usize,
+}
+
+/// The stores a fan-out touches.
+pub struct Fanout<'a, F, T, S, C> {
+    pub follows: &'a F,
+    pub tweets: &'a T,
+    pub store: &'a S,
+    pub cache: &'a C,
+    /// Followers read and written per step; bounds memory for authors with many followers.
+    pub page_size: usize,
+}
+
+impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T, S, C> {
+    pub async fn apply(&self, event: &TimelineEvent) -> StoreResult<FanoutReport> {
+        match event {
+            TimelineEvent::TweetPosted(tweet) => self.tweet_posted(tweet).await,
+            TimelineEvent::TweetDeleted {
+                tweet_id,
+                author_id,
+            } => self.tweet_deleted(*tweet_id, author_id).await,
+            TimelineEvent::Followed(edge) => self.followed(edge).await,
+            TimelineEvent::Unfollowed(edge) => self.unfollowed(edge).await,
+        }
+    }
+
+    async fn tweet_posted(&self, tweet: &Tweet) -> StoreResult<FanoutReport> {
+        // The body is cached once per tweet, not once per follower.
+        self.cache.put_tweets(std::slice::from_ref(tweet)).await?;
+        let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
+        self.for_author_and_followers(author, |owners| async move {
+            let entries = entries_for(owners, tweet_id, author);
+            self.store.insert(&entries).await?;
+            let cached = self.cache.add(&entries).await?;
+            Ok((entries.len(), cached))
+        })
+        .await
+    }
+
+    async fn tweet_deleted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
+        let report = self
+            .for_author_and_followers(author, |owners| async move {
+                let entries = entries_for(owners, tweet_id, author);
+                self.store.remove(&entries).await?;
+                self.cache.remove(&entries).await?;
+                Ok((entries.len(), 0))
+            })
+            .await?;
+        self.cache.forget_tweet(&tweet_id).await?;
+        Ok(report)
+    }
+
+    async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
+        let recent = self
+            .tweets
+            .by_author(&edge.followee_id, None, FOLLOW_BACKFILL)
+            .await?;
+        let entries: Vec<TimelineEntry> = recent
+            .iter()
+            .map(|t| TimelineEntry {
+                owner_id: edge.follower_id.clone(),
+                tweet_id: t.tweet_id,
+                author_id: t.author_id.clone(),
+            })
+            .collect();
+        self.store.insert(&entries).await?;
+        let cached = self.cache.add(&entries).await?;
+        Ok(FanoutReport {
+            followers: 1,
+            durable_entries: entries.len(),
+            cached_entries: cached,
+        })
+    }
+
+    async fn unfollowed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
+        let entries = self
+            .store
+            .by_author(&edge.follower_id, &edge.followee_id)
+            .await?;
+        self.store.remove(&entries).await?;
+        self.cache.remove(&entries).await?;
+        Ok(FanoutReport {
+            followers: 1,
+            durable_entries: entries.len(),
+            cached_entries: 0,
+        })
+    }
+
+    /// Run `step` over the author and then every follower, one page at a time.
+    async fn for_author_and_followers<'s, Step, Fut>(
+        &'s self,
+        author: &'s UserId,
+        step: Step,
+    ) -> StoreResult<FanoutReport>
+    where
+        Step: Fn(Vec<UserId>) -> Fut,
+        Fut: Future<Output = StoreResult<(usize, usize)>>,
+    {
+        let mut report = FanoutReport::default();
+        let mut owners = vec![author.clone()];
+        let mut after: Option<UserId> = None;
+        loop {
+            let page = self
+                .follows
+                .followers(author, after.as_ref(), self.page_size)
+                .await?;
+            let last_page = page.len() < self.page_size;
+            after = page.last().cloned();
+            report.followers += page.len();
+            owners.extend(page);
+            let (durable, cached) = step(std::mem::take(&mut owners)).await?;
+            report.durable_entries += durable;
+            report.cached_entries += cached;
+            if last_page {
+                return Ok(report);
+            }
+        }
+    }
+}
+
+fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<TimelineEntry> {
+    owners
+        .into_iter()
+        .map(|owner_id| TimelineEntry {
+            owner_id,
+            tweet_id,
+            author_id: author.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::Memory;
+    use crate::home::read_home;
+    use crate::ports::{Follows, TimelineCache, Tweets};
+    use crate::service;
+    use crate::timeline::Limit;
+    use crate::tweet::NewTweet;
+    use crate::values::{DisplayName, TweetText, Username};
+
+    fn id(raw: &str) -> UserId {
+        UserId::parse(raw).unwrap()
+    }
+
+    async fn world(users: &[&str]) -> Memory {
+        let memory = Memory::default();
+        for name in users {
+            service::create_profile(
+                &memory,
+                id(name),
+                Username::parse(name).unwrap(),
+                DisplayName::default(),
+            )
+            .await
+            .unwrap();
+        }
+        memory
+    }
+
+    fn fanout(memory: &Memory) -> Fanout<'_, Memory, Memory, Memory, Memory> {
+        Fanout {
+            follows: memory,
+            tweets: memory,
+            store: memory,
+            cache: memory,
+            page_size: 2,
+        }
+    }
+
+    async fn post(memory: &Memory, author: &str, text: &str) -> Tweet {
+        let new = NewTweet {
+            text: TweetText::parse(text).unwrap(),
+        };
+        service::post_tweet(memory, memory, &id(author), new)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_tweet_reaches_the_author_and_every_follower_across_pages() {
+        let memory = world(&["ann", "bob", "cat", "dan", "eve"]).await;
+        for follower in ["bob", "cat", "dan"] {
+            memory
+                .follow(&Follow::new(id(follower), id("ann")).unwrap())
+                .await
+                .unwrap();
+        }
+        let tweet = post(&memory, "ann", "hello").await;
+        let report = fanout(&memory)
+            .apply(&TimelineEvent::TweetPosted(tweet.clone()))
+            .await
+            .unwrap();
+        assert_eq!(report.followers, 3);
+        assert_eq!(report.durable_entries, 4);
+        for owner in ["ann", "bob", "cat", "dan"] {
+            assert_eq!(
+                memory.durable_timeline(&id(owner)),
+                vec![tweet.tweet_id],
+                "{owner}"
+            );
+        }
+        assert!(memory.durable_timeline(&id("eve")).is_empty());
+    }
+
+    #[tokio::test]
+    async fn delivering_an_event_twice_changes_nothing() {
+        let memory = world(&["ann", "bob"]).await;
+        memory
+            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
+            .await
+            .unwrap();
+        memory.begin_fill(&id("bob")).await.unwrap();
+        let tweet = post(&memory, "ann", "once").await;
+        let event = TimelineEvent::TweetPosted(tweet.clone());
+        fanout(&memory).apply(&event).await.unwrap();
+        let once = (
+            memory.durable_timeline(&id("bob")),
+            memory.cached.lock().unwrap().clone(),
+        );
+        fanout(&memory).apply(&event).await.unwrap();
+        let twice = (
+            memory.durable_timeline(&id("bob")),
+            memory.cached.lock().unwrap().clone(),
+        );
+        assert_eq!(once, twice);
+    }
+
+    #[tokio::test]
+    async fn only_cached_timelines_are_written_in_the_cache() {
+        let memory = world(&["ann", "bob", "cat"]).await;
+        for follower in ["bob", "cat"] {
+            memory
+                .follow(&Follow::new(id(follower), id("ann")).unwrap())
+                .await
+                .unwrap();
+        }
+        memory.begin_fill(&id("bob")).await.unwrap();
+        let tweet = post(&memory, "ann", "hi").await;
+        let report = fanout(&memory)
+            .apply(&TimelineEvent::TweetPosted(tweet))
+            .await
+            .unwrap();
+        assert_eq!(report.cached_entries, 1);
+        assert!(!memory.cached.lock().unwrap().contains_key(&id("cat")));
+    }
+
+    #[tokio::test]
+    async fn deleting_takes_the_tweet_out_of_every_timeline() {
+        let memory = world(&["ann", "bob"]).await;
+        memory
+            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
+            .await
+            .unwrap();
+        memory.begin_fill(&id("bob")).await.unwrap();
+        let tweet = post(&memory, "ann", "oops").await;
+        fanout(&memory)
+            .apply(&TimelineEvent::TweetPosted(tweet.clone()))
+            .await
+            .unwrap();
+        memory.delete(&tweet.tweet_id).await.unwrap();
+        let deleted = TimelineEvent::TweetDeleted {
+            tweet_id: tweet.tweet_id,
+            author_id: id("ann"),
+        };
+        fanout(&memory).apply(&deleted).await.unwrap();
+        assert!(memory.durable_timeline(&id("bob")).is_empty());
+        assert_eq!(
+            memory.page(&id("bob"), None, 10).await.unwrap(),
+            Some(vec![])
+        );
+        assert_eq!(memory.tweets(&[tweet.tweet_id]).await.unwrap(), vec![None]);
+    }
+
+    #[tokio::test]
+    async fn follow_backfills_and_unfollow_removes_the_followees_tweets() {
+        let memory = world(&["ann", "bob"]).await;
+        let mut posted = Vec::new();
+        for n in 0..3 {
+            posted.push(post(&memory, "ann", &format!("tweet {n}")).await.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let edge = Follow::new(id("bob"), id("ann")).unwrap();
+        fanout(&memory)
+            .apply(&TimelineEvent::Followed(edge.clone()))
+            .await
+            .unwrap();
+        posted.reverse();
+        assert_eq!(memory.durable_timeline(&id("bob")), posted);
+        fanout(&memory)
+            .apply(&TimelineEvent::Unfollowed(edge))
+            .await
+            .unwrap();
+        assert!(memory.durable_timeline(&id("bob")).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
+        let memory = world(&["ann", "bob"]).await;
+        memory
+            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
+            .await
+            .unwrap();
+        let mut posted = Vec::new();
+        for n in 0..5 {
+            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
+            fanout(&memory)
+                .apply(&TimelineEvent::TweetPosted(tweet.clone()))
+                .await
+                .unwrap();
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        posted.reverse();
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
+        let limit = Limit::parse(Some("3")).unwrap();
+        let first = read_home(&memory, &memory, &memory, &id("bob"), None, limit)
+            .await
+            .unwrap();
+        let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
+        assert_eq!(ids, posted[..3]);
+        assert_eq!(
+            memory.page(&id("bob"), None, 10).await.unwrap(),
+            Some(posted.clone())
+        );
+        let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
+        let second = read_home(&memory, &memory, &memory, &id("bob"), Some(before), limit)
+            .await
+            .unwrap();
+        let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
+        assert_eq!(ids, posted[3..]);
+        assert_eq!(second.next, None);
+    }
+}

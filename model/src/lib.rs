@@ -1,0 +1,28 @@
+//! The timeline domain. It knows nothing of AWS, Redis or HTTP.
+//!
+//! - [`values`]: typed values that parse instead of validate (`UserId`, `Username`, `TweetText`, ...).
+//! - [`user`], [`tweet`], [`follow`]: the entities the service stores.
+//! - [`timeline`]: timeline entries, the cap and the paging rules shared by every store.
+//! - [`ports`]: the storage traits the adapters implement, and their one error type.
+//! - [`service`]: the use cases behind the routes that change state, and the domain error.
+//! - [`home`]: reading a home timeline (cache, then durable timeline, then refill).
+//! - [`fanout`]: what each posted or deleted tweet, follow or unfollow does to timelines.
+
+pub mod fanout;
+pub mod follow;
+pub mod home;
+pub mod ports;
+pub mod service;
+pub mod timeline;
+pub mod tweet;
+pub mod user;
+pub mod values;
+
+#[cfg(test)]
+mod fake;
+
+pub use follow::Follow;
+pub use timeline::{Limit, Page, TIMELINE_CAP, TimelineEntry};
+pub use tweet::{NewTweet, Tweet, TweetId};
+pub use user::User;
+pub use values::{DisplayName, Timestamp, TweetText, UserId, Username, ValidationError};

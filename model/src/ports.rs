@@ -1,0 +1,184 @@
+//! The storage ports: what the domain needs from durable storage and from the cache. The
+//! DynamoDB and Redis adapters (crate `timeline-store`) implement them; unit tests use fakes.
+//!
+//! Every write is idempotent, because stream records and client retries arrive more than once.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::follow::Follow;
+use crate::timeline::TimelineEntry;
+use crate::tweet::{Tweet, TweetId};
+use crate::user::User;
+use crate::values::{UserId, Username};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The backing service an error came from, for logs and the `503` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    DynamoDb,
+    Redis,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::DynamoDb => "DynamoDB",
+            Backend::Redis => "Redis",
+        })
+    }
+}
+
+/// The one error type of the storage layer. Adapters classify their clients' errors by code
+/// into these, so callers decide "retry" or "skip" without reading strings.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Could not reach the backend, or it failed: worth retrying later.
+    #[error("{backend} is unavailable")]
+    Unavailable {
+        backend: Backend,
+        #[source]
+        source: BoxError,
+    },
+    /// The backend asked us to slow down and retries ran out: worth retrying later.
+    #[error("{backend} throttled the request")]
+    Throttled {
+        backend: Backend,
+        #[source]
+        source: BoxError,
+    },
+    /// A stored item does not decode into the domain: retrying will not help.
+    #[error("a stored {what} cannot be decoded")]
+    Corrupt {
+        what: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// True when the same call may succeed later.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, StoreError::Corrupt { .. })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What creating a profile did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateProfile {
+    Created,
+    /// The caller already has a profile.
+    ProfileExists,
+    /// Someone holds this username (compared case-insensitively).
+    UsernameTaken,
+}
+
+/// Whether an idempotent edge operation changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeChange {
+    Changed,
+    Unchanged,
+}
+
+/// Profiles and their unique usernames.
+pub trait Users: Send + Sync {
+    fn create(&self, user: &User) -> impl Future<Output = StoreResult<CreateProfile>> + Send;
+    fn get(&self, id: &UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn find_by_username(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// The profiles that exist among `ids`, in the order of `ids`.
+    fn get_many(&self, ids: &[UserId]) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+}
+
+/// Follow edges, with both users' counters kept exact in the same transaction.
+pub trait Follows: Send + Sync {
+    fn follow(&self, edge: &Follow) -> impl Future<Output = StoreResult<EdgeChange>> + Send;
+    fn unfollow(&self, edge: &Follow) -> impl Future<Output = StoreResult<EdgeChange>> + Send;
+    /// Followers of `user` in ascending ID order, starting after `after`.
+    fn followers(
+        &self,
+        user: &UserId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<UserId>>> + Send;
+    /// Users `user` follows, in ascending ID order, starting after `after`.
+    fn following(
+        &self,
+        user: &UserId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<UserId>>> + Send;
+}
+
+/// Tweets by ID and by author.
+pub trait Tweets: Send + Sync {
+    fn create(&self, tweet: &Tweet) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get(&self, id: &TweetId) -> impl Future<Output = StoreResult<Option<Tweet>>> + Send;
+    /// The tweets that exist among `ids` (deleted ones are left out), in any order.
+    fn get_many(&self, ids: &[TweetId]) -> impl Future<Output = StoreResult<Vec<Tweet>>> + Send;
+    fn delete(&self, id: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The author's tweets, newest first, older than `before`.
+    fn by_author(
+        &self,
+        author: &UserId,
+        before: Option<&TweetId>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Tweet>>> + Send;
+}
+
+/// The durable, precomputed home timelines (the source the cache is rebuilt from).
+pub trait TimelineStore: Send + Sync {
+    fn insert(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The owner's newest entries, newest first.
+    fn newest(
+        &self,
+        owner: &UserId,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<TimelineEntry>>> + Send;
+    /// The owner's entries written by `author` (to undo a follow).
+    fn by_author(
+        &self,
+        owner: &UserId,
+        author: &UserId,
+    ) -> impl Future<Output = StoreResult<Vec<TimelineEntry>>> + Send;
+}
+
+/// The cache in front of the timelines and tweets. A timeline is either cached in full (the
+/// newest `TIMELINE_CAP` entries) or absent; entries are only added to cached timelines, so an
+/// inactive reader costs nothing here.
+pub trait TimelineCache: Send + Sync {
+    /// Up to `count` tweet IDs older than `before`, newest first; `None` when the owner's
+    /// timeline is not cached.
+    fn page(
+        &self,
+        owner: &UserId,
+        before: Option<&TweetId>,
+        count: usize,
+    ) -> impl Future<Output = StoreResult<Option<Vec<TweetId>>>> + Send;
+    /// Mark the owner's timeline as being rebuilt, so that fan-out writes from now on land in it.
+    /// Called before reading the durable timeline: then no write can fall between the two.
+    fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Store the owner's timeline read from durable storage and mark it complete.
+    fn finish_fill(
+        &self,
+        owner: &UserId,
+        ids: &[TweetId],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
+    /// Returns how many entries were written.
+    fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;
+    fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Cached tweet bodies, one slot per requested ID.
+    fn tweets(
+        &self,
+        ids: &[TweetId],
+    ) -> impl Future<Output = StoreResult<Vec<Option<Tweet>>>> + Send;
+    fn put_tweets(&self, tweets: &[Tweet]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn forget_tweet(&self, id: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,103 @@
+//! Home timelines: their entries, their cap, and the paging rules every store follows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tweet::TweetId;
+use crate::values::{UserId, ValidationError};
+
+/// A home timeline keeps its newest 800 entries.
+pub const TIMELINE_CAP: usize = 800;
+
+/// How many of a followee's newest tweets a follow merges into the follower's timeline.
+pub const FOLLOW_BACKFILL: usize = 200;
+
+/// One tweet in one owner's home timeline. The author is kept so that an unfollow can take the
+/// author's tweets out without reading them back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub owner_id: UserId,
+    pub tweet_id: TweetId,
+    pub author_id: UserId,
+}
+
+/// A page size: 1 to 100, 20 when the client does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(usize);
+
+impl Limit {
+    pub const MAX: usize = 100;
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, ValidationError> {
+        let Some(raw) = raw else {
+            return Ok(Self::default());
+        };
+        match raw.parse::<usize>() {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
+            _ => Err(ValidationError::new(
+                "limit",
+                "must be an integer from 1 to 100",
+            )),
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl Default for Limit {
+    fn default() -> Self {
+        Self(20)
+    }
+}
+
+/// One page of a listing, newest (or first) first. `next` is the sort key of the last item when
+/// more may follow; the HTTP layer seals it into an opaque cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Build a page from up to `limit + 1` fetched items: the extra one only tells that more
+    /// exist, so a full last page never hands out a cursor to an empty page.
+    pub fn from_overfetch(mut items: Vec<T>, limit: Limit, key: impl Fn(&T) -> String) -> Self {
+        let more = items.len() > limit.get();
+        items.truncate(limit.get());
+        let next = if more { items.last().map(key) } else { None };
+        Self { items, next }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_defaults_to_20_and_accepts_1_to_100() {
+        assert_eq!(Limit::parse(None).unwrap().get(), 20);
+        assert_eq!(Limit::parse(Some("1")).unwrap().get(), 1);
+        assert_eq!(Limit::parse(Some("100")).unwrap().get(), 100);
+        for bad in ["0", "101", "-1", "ten", ""] {
+            assert!(Limit::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn overfetched_page_hands_out_a_cursor_only_when_more_exist() {
+        let limit = Limit::parse(Some("2")).unwrap();
+        let full = Page::from_overfetch(vec![5, 4, 3], limit, |n| n.to_string());
+        assert_eq!(full.items, vec![5, 4]);
+        assert_eq!(full.next.as_deref(), Some("4"));
+        let last = Page::from_overfetch(vec![5, 4], limit, |n| n.to_string());
+        assert_eq!(last.next, None);
+    }
+}

@@ -1,0 +1,291 @@
+//! Typed values of the domain. Each one can only be built by parsing, so a `TweetText` of 281
+//! characters or a `Username` with a space cannot exist anywhere in the program.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Why a value was rejected; the message is safe to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub reason: &'static str,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: &'static str) -> Self {
+        Self { field, reason }
+    }
+}
+
+/// Serialize as the plain string and deserialize through `parse`, so stored items that no longer
+/// satisfy the rules surface as decode errors instead of invalid values.
+macro_rules! string_value {
+    ($ty:ident) => {
+        impl $ty {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// The opaque ID of a user: the `sub` claim of their token. Restricted to characters that are
+/// safe inside DynamoDB keys, Redis hash tags (`{...}`) and URL path segments.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(String);
+string_value!(UserId);
+
+impl UserId {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let allowed =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@');
+        if raw.is_empty() || raw.len() > Self::MAX_LEN {
+            return Err(ValidationError::new(
+                "user_id",
+                "must be 1 to 128 characters",
+            ));
+        }
+        if !raw.chars().all(allowed) {
+            return Err(ValidationError::new(
+                "user_id",
+                "may only contain A-Z a-z 0-9 - _ . : @",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// A public handle: 1 to 15 characters of `[A-Za-z0-9_]`, unique case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+string_value!(Username);
+
+impl Username {
+    pub const MAX_LEN: usize = 15;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.is_empty() || raw.len() > Self::MAX_LEN {
+            return Err(ValidationError::new(
+                "username",
+                "must be 1 to 15 characters",
+            ));
+        }
+        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ValidationError::new(
+                "username",
+                "may only contain A-Z a-z 0-9 _",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The form uniqueness and look-ups use: `Alice` and `alice` are the same handle.
+    pub fn canonical(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// A display name: 0 to 50 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DisplayName(String);
+string_value!(DisplayName);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 50;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "display_name",
+                "must be at most 50 characters",
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "display_name",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// The text of a tweet: 1 to 280 Unicode scalar values, not only whitespace, and no control
+/// characters other than a line feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TweetText(String);
+string_value!(TweetText);
+
+impl TweetText {
+    pub const MAX_CHARS: usize = 280;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.trim().is_empty() {
+            return Err(ValidationError::new(
+                "text",
+                "must not be empty or only whitespace",
+            ));
+        }
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "text",
+                "must be at most 280 characters",
+            ));
+        }
+        if raw.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(ValidationError::new(
+                "text",
+                "must not contain control characters other than \\n",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-22T13:00:00.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from_unix_millis(unix_millis(OffsetDateTime::now_utc()))
+    }
+
+    pub fn from_unix_millis(millis: u64) -> Self {
+        let nanos = i128::from(millis) * 1_000_000;
+        Self(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    }
+
+    pub fn unix_millis(self) -> u64 {
+        unix_millis(self.0)
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        OffsetDateTime::parse(raw, &Rfc3339)
+            .map(|t| Self::from_unix_millis(unix_millis(t)))
+            .map_err(|_| ValidationError::new("timestamp", "must be an RFC 3339 date-time"))
+    }
+}
+
+fn unix_millis(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tweet_text_counts_unicode_scalar_values_not_bytes() {
+        assert!(TweetText::parse(&"é".repeat(280)).is_ok());
+        assert!(TweetText::parse(&"😀".repeat(280)).is_ok());
+        assert!(TweetText::parse(&"😀".repeat(281)).is_err());
+    }
+
+    #[test]
+    fn tweet_text_rejects_blank_and_control_characters_but_keeps_newlines() {
+        assert!(TweetText::parse(" \n\t ").is_err());
+        assert!(TweetText::parse("a\tb").is_err());
+        assert!(TweetText::parse("a\u{7}").is_err());
+        assert!(TweetText::parse("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn username_rules() {
+        assert!(Username::parse("a").is_ok());
+        assert!(Username::parse("Alice_123456789").is_ok());
+        assert!(Username::parse("Alice_1234567890").is_err());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("al ice").is_err());
+        assert!(Username::parse("alicé").is_err());
+        assert_eq!(Username::parse("AliCe").unwrap().canonical(), "alice");
+    }
+
+    #[test]
+    fn display_name_rules() {
+        assert!(DisplayName::parse("").is_ok());
+        assert!(DisplayName::parse(&"ü".repeat(50)).is_ok());
+        assert!(DisplayName::parse(&"ü".repeat(51)).is_err());
+        assert!(DisplayName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn user_id_rejects_hash_tag_braces_and_slashes() {
+        assert!(UserId::parse("4f1c-9a:dev@x.y_z").is_ok());
+        assert!(UserId::parse("a{b}").is_err());
+        assert!(UserId::parse("a/b").is_err());
+        assert!(UserId::parse("").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let t = Timestamp::from_unix_millis(1_795_870_800_123);
+        assert_eq!(t.to_string(), "2026-11-28T13:00:00.123Z");
+        assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+    }
+}

@@ -1,0 +1,33 @@
+//! Names of the metrics the service emits, shared with template.yaml's alarms and dashboard.
+//!
+//! Metrics go through the `metrics` facade: CloudWatch Embedded Metric Format in Lambda, the log
+//! locally. The template names these exact strings; a test keeps the two in step.
+
+/// CloudWatch namespace of every metric below.
+pub const NAMESPACE: &str = "TimelineService";
+
+/// Milliseconds from a stream record's ApproximateCreationDateTime to the end of its fan-out.
+pub const FANOUT_LAG_MS: &str = "FanoutLagMs";
+/// Timeline entries written by the fan-out, with a `store` label (`dynamodb` or `redis`).
+pub const FANOUT_ENTRIES_WRITTEN: &str = "FanoutEntriesWritten";
+/// Followers of the author of each fanned-out tweet.
+pub const FANOUT_FOLLOWERS_PER_TWEET: &str = "FanoutFollowersPerTweet";
+/// Retries of throttled or unprocessed writes.
+pub const FANOUT_RETRIES: &str = "FanoutRetries";
+/// Stream records that can never succeed, logged and skipped so they never block a shard.
+pub const FANOUT_SKIPPED_RECORDS: &str = "FanoutSkippedRecords";
+/// Home timeline reads served from Redis.
+pub const TIMELINE_CACHE_HITS: &str = "TimelineCacheHits";
+/// Home timeline reads rebuilt from the Timelines table.
+pub const TIMELINE_CACHE_MISSES: &str = "TimelineCacheMisses";
+
+/// Every metric name above, for the test that checks template.yaml against the code.
+pub const ALL: &[&str] = &[
+    FANOUT_LAG_MS,
+    FANOUT_ENTRIES_WRITTEN,
+    FANOUT_FOLLOWERS_PER_TWEET,
+    FANOUT_RETRIES,
+    FANOUT_SKIPPED_RECORDS,
+    TIMELINE_CACHE_HITS,
+    TIMELINE_CACHE_MISSES,
+];
