@@ -6,6 +6,7 @@ use futures::future::join;
 
 use crate::follow::Follow;
 use crate::ports::{CreateProfile, EdgeChange, Follows, StoreError, Tweets, Users};
+use crate::timeline::{Limit, Page};
 use crate::tweet::{NewTweet, Tweet, TweetId};
 use crate::user::User;
 use crate::values::{DisplayName, UserId, Username, ValidationError};
@@ -132,4 +133,51 @@ pub async fn delete_tweet(tweets: &impl Tweets, caller: &UserId, id: &TweetId) -
         return Err(DomainError::Forbidden("only the author may delete a tweet"));
     }
     Ok(tweets.delete(id).await?)
+}
+
+/// Which way a follow listing goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Followers,
+    Following,
+}
+
+/// One page of a user's followers (or of whom they follow), in ID order, after `after`.
+pub async fn follow_list(
+    users: &impl Users,
+    follows: &impl Follows,
+    user: &UserId,
+    direction: Direction,
+    after: Option<UserId>,
+    limit: Limit,
+) -> DomainResult<Page<User>> {
+    profile(users, user).await?;
+    let want = limit.get() + 1;
+    let ids = match direction {
+        Direction::Followers => follows.followers(user, after.as_ref(), want).await?,
+        Direction::Following => follows.following(user, after.as_ref(), want).await?,
+    };
+    let page = Page::from_overfetch(ids, limit, UserId::to_string);
+    let found = users.get_many(&page.items).await?;
+    Ok(Page {
+        items: found,
+        next: page.next,
+    })
+}
+
+/// One page of an author's own tweets, newest first, older than `before`.
+pub async fn author_tweets(
+    users: &impl Users,
+    tweets: &impl Tweets,
+    author: &UserId,
+    before: Option<TweetId>,
+    limit: Limit,
+) -> DomainResult<Page<Tweet>> {
+    profile(users, author).await?;
+    let found = tweets
+        .by_author(author, before.as_ref(), limit.get() + 1)
+        .await?;
+    Ok(Page::from_overfetch(found, limit, |t| {
+        t.tweet_id.to_string()
+    }))
 }

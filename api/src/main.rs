@@ -1,0 +1,17 @@
+//! The read and write API Lambdas: one binary, deployed as two functions with their own IAM
+//! (API Gateway routes GETs to one, writes to the other). Clients are built once per container.
+
+use timeline_api::{AppState, Authenticator, router};
+use timeline_store::StoreConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let state = AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway).await?;
+    lambda_http::run(router(state)).await
+}

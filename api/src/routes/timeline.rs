@@ -1,0 +1,34 @@
+//! `GET /users/{user_id}/timeline`: the caller's home timeline, from the cache.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use timeline_model::home::read_home;
+
+use super::page_response;
+use super::tweets::open_tweet_cursor;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{Paging, user_id};
+use crate::state::AppState;
+
+pub async fn home(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    let owner = user_id(&id)?;
+    caller.must_be(&owner)?;
+    let scope = format!("timeline:{owner}");
+    let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
+    let page = read_home(
+        &state.cache,
+        &state.dynamo,
+        &state.dynamo,
+        &owner,
+        before,
+        paging.limit,
+    )
+    .await?;
+    Ok(page_response(&state.cursors, &scope, page))
+}

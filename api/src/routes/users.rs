@@ -1,0 +1,122 @@
+//! Profiles and follow edges.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use timeline_model::service::{self, Direction};
+use timeline_model::{DisplayName, UserId, Username};
+
+use super::{created, page_response};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Paging, json_response, user_id};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct CreateUser {
+    username: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Principal,
+    JsonBody(body): JsonBody<CreateUser>,
+) -> Result<Response, ApiError> {
+    let username = Username::parse(&body.username)?;
+    let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or_default())?;
+    let user =
+        service::create_profile(&state.dynamo, caller.user_id, username, display_name).await?;
+    Ok(created(format!("/users/{}", user.user_id), &user))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = service::profile(&state.dynamo, &user_id(&id)?).await?;
+    Ok(json_response(StatusCode::OK, &user))
+}
+
+pub async fn by_username(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let username = Username::parse(&name).map_err(|_| ApiError::not_found("user"))?;
+    let user = timeline_model::ports::Users::find_by_username(&state.dynamo, &username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(json_response(StatusCode::OK, &user))
+}
+
+pub async fn follow(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (follower, followee) = edge(&caller, &id, &target)?;
+    service::follow(&state.dynamo, &state.dynamo, follower, followee).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn unfollow(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (follower, followee) = edge(&caller, &id, &target)?;
+    service::unfollow(&state.dynamo, &state.dynamo, follower, followee).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The two ends of a follow edge the caller may change: only their own.
+fn edge(caller: &Principal, id: &str, target: &str) -> Result<(UserId, UserId), ApiError> {
+    let follower = user_id(id)?;
+    caller.must_be(&follower)?;
+    Ok((follower, user_id(target)?))
+}
+
+pub async fn followers(
+    state: State<AppState>,
+    path: Path<String>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    follow_list(state, path, paging, Direction::Followers).await
+}
+
+pub async fn following(
+    state: State<AppState>,
+    path: Path<String>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    follow_list(state, path, paging, Direction::Following).await
+}
+
+async fn follow_list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    paging: Paging,
+    direction: Direction,
+) -> Result<Response, ApiError> {
+    let user = user_id(&id)?;
+    let scope = format!("{direction:?}:{user}");
+    let after = match &paging.cursor {
+        Some(cursor) => Some(
+            UserId::parse(&state.cursors.open(&scope, cursor)?)
+                .map_err(|_| ApiError::InvalidCursor)?,
+        ),
+        None => None,
+    };
+    let page = service::follow_list(
+        &state.dynamo,
+        &state.dynamo,
+        &user,
+        direction,
+        after,
+        paging.limit,
+    )
+    .await?;
+    Ok(page_response(&state.cursors, &scope, page))
+}

@@ -1,0 +1,37 @@
+//! What every handler shares, built once per process (per Lambda container) and cloned cheaply.
+
+use timeline_model::ports::StoreResult;
+use timeline_store::{Dynamo, RedisCache, StoreConfig};
+
+use crate::auth::Authenticator;
+use crate::cursor::CursorKey;
+
+/// The secret local tokens are signed with when `TIMELINE_JWT_SECRET` is unset.
+pub const DEV_JWT_SECRET: &str = "timeline-local-dev-secret";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub dynamo: Dynamo,
+    pub cache: RedisCache,
+    pub authenticator: Authenticator,
+    pub cursors: CursorKey,
+}
+
+impl AppState {
+    /// Connect to the stores of `config`. The cursor key is `TIMELINE_CURSOR_SECRET`, falling
+    /// back to the local JWT secret: every instance must share it, or cursors would not survive
+    /// a request landing on another instance.
+    pub async fn connect(config: &StoreConfig, authenticator: Authenticator) -> StoreResult<Self> {
+        let dynamo = Dynamo::connect(config).await;
+        let cache = RedisCache::connect(config).await?;
+        let secret = std::env::var("TIMELINE_CURSOR_SECRET")
+            .or_else(|_| std::env::var("TIMELINE_JWT_SECRET"))
+            .unwrap_or_else(|_| DEV_JWT_SECRET.to_owned());
+        Ok(Self {
+            dynamo,
+            cache,
+            authenticator,
+            cursors: CursorKey::new(secret.as_bytes()),
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! One batch of stream records through the fan-out.
+//!
+//! Records of a shard must land in order, so the batch stops at the first transient failure
+//! and reports that record's sequence number: Lambda (or the local poller) retries from there,
+//! and the records before it, already applied, are not repeated. Every write is idempotent, so
+//! a retried batch that does overlap changes nothing.
+
+use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use timeline_model::fanout::{Fanout, FanoutReport};
+use timeline_store::{Dynamo, RedisCache, telemetry};
+
+use crate::event::{Decoded, decode};
+
+/// Followers read and written per step of one fan-out.
+const FOLLOWER_PAGE: usize = 1000;
+
+/// The stores the fan-out writes; built once per process.
+#[derive(Clone)]
+pub struct Engine {
+    pub dynamo: Dynamo,
+    pub cache: RedisCache,
+}
+
+impl Engine {
+    /// Apply a batch; the response names the first record to retry, if any.
+    pub async fn handle(&self, event: &DynamoDbEvent) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in &event.records {
+            if let Err(failure) = self.apply(record).await {
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+        response
+    }
+
+    async fn apply(&self, record: &EventRecord) -> Result<(), DynamoDbBatchItemFailure> {
+        let event = match decode(record) {
+            Decoded::Event(event) => event,
+            Decoded::Ignore => return Ok(()),
+            Decoded::Poison(reason) => {
+                skip(record, &reason);
+                return Ok(());
+            }
+        };
+        let fanout = Fanout {
+            follows: &self.dynamo,
+            tweets: &self.dynamo,
+            store: &self.dynamo,
+            cache: &self.cache,
+            page_size: FOLLOWER_PAGE,
+        };
+        // Boxed: the fan-out's future nests deep (SDK calls inside batches inside pages), and a
+        // box keeps every caller's future small and within the compiler's layout depth.
+        match Box::pin(fanout.apply(&event)).await {
+            Ok(report) => {
+                record_metrics(record, &report);
+                Ok(())
+            }
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, event_id = %record.event_id, "fan-out failed; the batch will be retried from this record");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                Err(failure)
+            }
+            Err(error) => {
+                skip(record, &error.to_string());
+                Ok(())
+            }
+        }
+    }
+}
+
+fn skip(record: &EventRecord, reason: &str) {
+    tracing::error!(event_id = %record.event_id, sequence_number = ?record.change.sequence_number, reason, "skipping a stream record that can never succeed");
+    metrics::counter!(telemetry::FANOUT_SKIPPED_RECORDS).increment(1);
+}
+
+fn record_metrics(record: &EventRecord, report: &FanoutReport) {
+    let created_ms = record
+        .change
+        .approximate_creation_date_time
+        .timestamp_millis();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    if created_ms > 0 {
+        metrics::histogram!(telemetry::FANOUT_LAG_MS).record((now_ms - created_ms).max(0) as f64);
+    }
+    metrics::histogram!(telemetry::FANOUT_FOLLOWERS_PER_TWEET).record(report.followers as f64);
+    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "dynamodb")
+        .increment(report.durable_entries as u64);
+    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "redis")
+        .increment(report.cached_entries as u64);
+    tracing::debug!(event_id = %record.event_id, ?report, "fanned out");
+}

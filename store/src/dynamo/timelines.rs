@@ -1,0 +1,79 @@
+//! The durable home timelines: one item per (owner, tweet), written in batches by the fan-out.
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use timeline_model::ports::{StoreResult, TimelineStore};
+use timeline_model::{TimelineEntry, UserId};
+
+use super::Dynamo;
+use super::batch::{Item, write_all};
+use super::requests::{from_items, query_up_to, to_item};
+
+fn entry_key(entry: &TimelineEntry) -> Item {
+    Item::from([
+        (
+            "owner_id".to_owned(),
+            AttributeValue::S(entry.owner_id.to_string()),
+        ),
+        (
+            "tweet_id".to_owned(),
+            AttributeValue::S(entry.tweet_id.to_string()),
+        ),
+    ])
+}
+
+impl Dynamo {
+    fn owner_query(
+        &self,
+        owner: &UserId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.tables.timelines)
+            .key_condition_expression("owner_id = :owner")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+    }
+}
+
+impl TimelineStore for Dynamo {
+    async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let requests = entries
+            .iter()
+            .map(|entry| {
+                let put = PutRequest::builder()
+                    .set_item(Some(to_item("timeline entry", entry)?))
+                    .build()
+                    .expect("item is set");
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        write_all(&self.client, &self.tables.timelines, requests).await
+    }
+
+    async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let requests = entries
+            .iter()
+            .map(|entry| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(entry_key(entry)))
+                    .build()
+                    .expect("key is set");
+                WriteRequest::builder().delete_request(delete).build()
+            })
+            .collect();
+        write_all(&self.client, &self.tables.timelines, requests).await
+    }
+
+    async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
+        let items = query_up_to(self.owner_query(owner).scan_index_forward(false), limit).await?;
+        from_items("timeline entry", items)
+    }
+
+    async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
+        let query = self
+            .owner_query(owner)
+            .filter_expression("author_id = :author")
+            .expression_attribute_values(":author", AttributeValue::S(author.to_string()));
+        let items = query_up_to(query, usize::MAX).await?;
+        from_items("timeline entry", items)
+    }
+}

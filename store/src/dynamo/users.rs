@@ -1,0 +1,108 @@
+//! Profiles, and usernames claimed in their own table: a GSI cannot enforce uniqueness (and
+//! is only eventually consistent), a conditional put in one transaction with the profile can.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use timeline_model::ports::{CreateProfile, StoreResult, Users};
+use timeline_model::{User, UserId, Username};
+
+use super::Dynamo;
+use super::batch::{Item, get_all};
+use super::errors::classify;
+use super::requests::{Transacted, from_item, from_items, to_item, transact};
+
+/// A claim on a username, keyed by its canonical (lower-case) form.
+#[derive(Serialize, Deserialize)]
+struct UsernameClaim {
+    username_lower: String,
+    user_id: UserId,
+}
+
+pub(super) fn user_key(id: &UserId) -> Item {
+    Item::from([("user_id".to_owned(), AttributeValue::S(id.to_string()))])
+}
+
+pub(super) fn conditional_put(table: &str, item: Item, condition: &str) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .build()
+        .expect("table and item are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+impl Users for Dynamo {
+    async fn create(&self, user: &User) -> StoreResult<CreateProfile> {
+        let claim = UsernameClaim {
+            username_lower: user.username.canonical(),
+            user_id: user.user_id.clone(),
+        };
+        let items = vec![
+            conditional_put(
+                &self.tables.users,
+                to_item("user", user)?,
+                "attribute_not_exists(user_id)",
+            ),
+            conditional_put(
+                &self.tables.usernames,
+                to_item("username", &claim)?,
+                "attribute_not_exists(username_lower)",
+            ),
+        ];
+        Ok(match transact(&self.client, items).await? {
+            Transacted::Done => CreateProfile::Created,
+            Transacted::ConditionFailed(failed) if failed.contains(&0) => {
+                CreateProfile::ProfileExists
+            }
+            Transacted::ConditionFailed(_) => CreateProfile::UsernameTaken,
+        })
+    }
+
+    async fn get(&self, id: &UserId) -> StoreResult<Option<User>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(user_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output.item.map(|item| from_item("user", item)).transpose()
+    }
+
+    async fn find_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
+        let key = Item::from([(
+            "username_lower".to_owned(),
+            AttributeValue::S(username.canonical()),
+        )]);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.usernames)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let claim: UsernameClaim = from_item("username", item)?;
+        self.get(&claim.user_id).await
+    }
+
+    async fn get_many(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        let items = get_all(
+            &self.client,
+            &self.tables.users,
+            ids.iter().map(user_key).collect(),
+        )
+        .await?;
+        let mut found: Vec<User> = from_items("user", items)?;
+        // BatchGetItem answers in any order; callers page in ID order.
+        found.sort_by_key(|user| ids.iter().position(|id| *id == user.user_id));
+        Ok(found)
+    }
+}

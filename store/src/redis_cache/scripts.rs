@@ -1,0 +1,59 @@
+//! Lua scripts that must run atomically on one timeline. Each touches two keys that share the
+//! owner's hash tag (`{owner}`), so in a cluster both live in one slot.
+//!
+//! A timeline is cached when its state key exists: `filling` while being rebuilt, `ready`
+//! when complete. KEYS[1] is the state key, KEYS[2] the sorted set of tweet IDs (all scored 0,
+//! so they order lexicographically, which for ULIDs is by time).
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Add ARGV[1] to a cached timeline and trim it to ARGV[2] entries; skip uncached owners.
+pub static ADD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('ZADD', KEYS[2], 0, ARGV[1])
+        redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+        return 1
+        ",
+    )
+});
+
+/// Start a rebuild: mark the timeline cached (so fan-out writes land from now on) and drop any
+/// leftover set. A rebuild already under way, or a complete timeline, is left alone.
+pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+            redis.call('DEL', KEYS[2])
+            redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
+        end
+        return 1
+        ",
+    )
+});
+
+/// Finish a rebuild: merge the IDs ARGV[3..] read from the durable timeline, trim to ARGV[2],
+/// mark it ready and let both keys idle out after ARGV[1] seconds.
+pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        for first = 3, #ARGV, 500 do
+            local members = {}
+            for i = first, math.min(first + 499, #ARGV) do
+                members[#members + 1] = 0
+                members[#members + 1] = ARGV[i]
+            end
+            redis.call('ZADD', KEYS[2], unpack(members))
+        end
+        redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+        redis.call('SET', KEYS[1], 'ready', 'EX', ARGV[1])
+        if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+        return 1
+        ",
+    )
+});
