@@ -18,5 +18,5 @@ mod routes;
 pub mod state;
 
 pub use auth::Authenticator;
-pub use router::router;
+pub use router::{lambda_router, router};
 pub use state::AppState;

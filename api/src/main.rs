@@ -1,7 +1,7 @@
 //! The read and write API Lambdas: one binary, deployed as two functions with their own IAM
 //! (API Gateway routes GETs to one, writes to the other). Clients are built once per container.
 
-use timeline_api::{AppState, Authenticator, router};
+use timeline_api::{AppState, Authenticator, lambda_router};
 use timeline_store::StoreConfig;
 
 #[tokio::main]
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .without_time()
         .init();
     let state = AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway).await?;
-    lambda_http::run(router(state)).await
+    lambda_http::run(lambda_router(state)).await
 }

@@ -2,8 +2,11 @@
 //! the local server; API Gateway sends GETs to the read function and the rest to the write one.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Uri;
+use axum::middleware::map_request;
 use axum::routing::{get, post, put};
+use lambda_http::request::RequestContext;
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
@@ -34,4 +37,34 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// The router as the Lambdas serve it. A REST API event's path carries the stage
+/// (`/dev/users/...`) and lambda_http keeps it there; it is taken off before routing, so the
+/// routes are the same in every stage and locally.
+pub fn lambda_router(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(router(state))
+        .layer(map_request(strip_stage))
+}
+
+async fn strip_stage(mut request: Request) -> Request {
+    let Some(RequestContext::ApiGatewayV1(context)) = request.extensions().get::<RequestContext>()
+    else {
+        return request;
+    };
+    let Some(stage) = context.stage.as_deref() else {
+        return request;
+    };
+    let prefix = format!("/{stage}");
+    let Some(path_and_query) = request.uri().path_and_query().map(|p| p.as_str()) else {
+        return request;
+    };
+    let unstaged = path_and_query
+        .strip_prefix(&prefix)
+        .filter(|rest| rest.starts_with('/'));
+    if let Some(uri) = unstaged.and_then(|rest| rest.parse::<Uri>().ok()) {
+        *request.uri_mut() = uri;
+    }
+    request
 }

@@ -7,6 +7,7 @@
 
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::LambdaEvent;
 use timeline_model::fanout::{Fanout, FanoutReport};
 use timeline_store::{Dynamo, RedisCache, telemetry};
 
@@ -33,6 +34,15 @@ impl Engine {
             }
         }
         response
+    }
+
+    /// The Lambda function's handler: a stream event in, a partial batch response out. It
+    /// never fails the invocation as a whole, which would retry records already applied.
+    pub async fn handle_lambda(
+        &self,
+        event: LambdaEvent<DynamoDbEvent>,
+    ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+        Ok(self.handle(&event.payload).await)
     }
 
     async fn apply(&self, record: &EventRecord) -> Result<(), DynamoDbBatchItemFailure> {

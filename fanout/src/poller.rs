@@ -258,6 +258,19 @@ pub fn lambda_record(stream_arn: &str, record: &Record) -> Value {
     let created = change
         .and_then(|c| c.approximate_creation_date_time)
         .map_or(0.0, |t| t.secs() as f64 + f64::from(t.subsec_nanos()) / 1e9);
+    let mut change_json = json!({
+        "ApproximateCreationDateTime": created,
+        "Keys": image(change.and_then(|c| c.keys.as_ref())),
+        "NewImage": image(change.and_then(|c| c.new_image.as_ref())),
+        "OldImage": image(change.and_then(|c| c.old_image.as_ref())),
+        "SequenceNumber": change.and_then(|c| c.sequence_number.as_deref()),
+        "SizeBytes": change.and_then(|c| c.size_bytes).unwrap_or(0),
+        "StreamViewType": change.and_then(|c| c.stream_view_type.as_ref()).map(|v| v.as_str()),
+    });
+    // Lambda leaves out what a record does not have (an INSERT has no OldImage).
+    if let Some(fields) = change_json.as_object_mut() {
+        fields.retain(|_, value| !value.is_null());
+    }
     json!({
         "eventID": record.event_id,
         "eventName": record.event_name.as_ref().map(|n| n.as_str()),
@@ -265,14 +278,6 @@ pub fn lambda_record(stream_arn: &str, record: &Record) -> Value {
         "eventSource": "aws:dynamodb",
         "awsRegion": record.aws_region,
         "eventSourceARN": stream_arn,
-        "dynamodb": {
-            "ApproximateCreationDateTime": created,
-            "Keys": image(change.and_then(|c| c.keys.as_ref())),
-            "NewImage": image(change.and_then(|c| c.new_image.as_ref())),
-            "OldImage": image(change.and_then(|c| c.old_image.as_ref())),
-            "SequenceNumber": change.and_then(|c| c.sequence_number.as_deref()),
-            "SizeBytes": change.and_then(|c| c.size_bytes).unwrap_or(0),
-            "StreamViewType": change.and_then(|c| c.stream_view_type.as_ref()).map(|v| v.as_str()),
-        }
+        "dynamodb": change_json,
     })
 }

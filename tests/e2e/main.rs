@@ -1,0 +1,10 @@
+//! End-to-end tests: each test spawns the service (router + stream poller) on a random port with
+//! its own table and cache prefix, against the real DynamoDB Local and Redis that `make test`
+//! starts, and drives it over HTTP. One binary, so linking happens once.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod fanout;
+mod timeline;

@@ -1,0 +1,140 @@
+//! The walking skeleton: post a tweet, read it in a follower's home timeline.
+
+use reqwest::{Method, StatusCode};
+use timeline_model::ports::TimelineCache;
+use timeline_model::{TweetId, UserId};
+
+use crate::helpers::{ids, spawn_app};
+
+#[tokio::test]
+async fn the_author_and_followers_see_a_tweet_and_a_non_follower_does_not() {
+    let app = spawn_app().await;
+    let (author, follower, stranger) = (
+        app.user("ann").await,
+        app.user("bob").await,
+        app.user("cat").await,
+    );
+    app.follow(&follower, &author).await;
+    let tweet = app.post(&author, "hello, followers").await;
+
+    let seen = app
+        .wait_for_timeline(&follower, |ids| ids.contains(&tweet))
+        .await;
+    assert_eq!(seen, vec![tweet.clone()]);
+    assert_eq!(
+        app.wait_for_timeline(&author, |ids| ids.contains(&tweet))
+            .await,
+        vec![tweet.clone()]
+    );
+    assert!(app.timeline(&stranger).await.is_empty());
+
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/users/{follower}/timeline"),
+            Some(&follower),
+            None,
+        )
+        .await;
+    let item = &reply.body["items"][0];
+    assert_eq!(item["author_id"], author.as_str());
+    assert_eq!(item["text"], "hello, followers");
+    assert!(
+        item["author_username"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("ann"))
+    );
+    assert_eq!(reply.body["next_cursor"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read() {
+    let app = spawn_app().await;
+    let (author, follower) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&follower, &author).await;
+    let first = app.post(&author, "one").await;
+    app.wait_for_timeline(&follower, |ids| ids.contains(&first))
+        .await;
+
+    flush_cache(&app.prefix).await;
+    let owner = UserId::parse(&follower).unwrap();
+    assert_eq!(
+        app.service
+            .state
+            .cache
+            .page(&owner, None, 10)
+            .await
+            .unwrap(),
+        None,
+        "flushed"
+    );
+
+    assert_eq!(app.timeline(&follower).await, vec![first.clone()]);
+    let cached = app
+        .service
+        .state
+        .cache
+        .page(&owner, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        cached,
+        Some(vec![TweetId::parse(&first).unwrap()]),
+        "refilled by the read"
+    );
+
+    // A cached timeline now gets new tweets from the fan-out directly.
+    let second = app.post(&author, "two").await;
+    let seen = app
+        .wait_for_timeline(&follower, |ids| ids.contains(&second))
+        .await;
+    assert_eq!(seen, vec![second, first]);
+}
+
+#[tokio::test]
+async fn pages_follow_the_cursor_newest_first_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    let author = app.user("ann").await;
+    let mut posted = Vec::new();
+    for n in 0..7 {
+        posted.push(app.post(&author, &format!("tweet {n}")).await);
+    }
+    app.wait_for_timeline(&author, |ids| ids.len() == 7).await;
+    posted.reverse();
+
+    let mut seen = Vec::new();
+    let mut path = format!("/users/{author}/timeline?limit=3");
+    loop {
+        let reply = app.call(Method::GET, &path, Some(&author), None).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        seen.extend(ids(&reply.body));
+        match reply.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/users/{author}/timeline?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, posted);
+}
+
+/// Delete every Redis key of one test's namespace (a `FLUSHALL` limited to this test).
+pub async fn flush_cache(prefix: &str) {
+    let url =
+        std::env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut connection = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+    }
+}
