@@ -88,16 +88,12 @@ fn bearer_subject(parts: &Parts, key: &DecodingKey) -> Result<String, ApiError> 
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthenticated(
-            "missing Authorization: Bearer token",
-        ))?;
+        .ok_or(ApiError::Unauthenticated("missing Authorization: Bearer token"))?;
     let token = header
         .to_str()
         .ok()
         .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthenticated(
-            "the Authorization header must be: Bearer <token>",
-        ))?;
+        .ok_or(ApiError::Unauthenticated("the Authorization header must be: Bearer <token>"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = LEEWAY_SECS;
     validation.set_required_spec_claims(&["sub", "exp"]);
@@ -108,13 +104,8 @@ fn bearer_subject(parts: &Parts, key: &DecodingKey) -> Result<String, ApiError> 
 
 /// Mint a local HS256 token for `user` valid for `ttl_secs` (the dev token command, tests, k6).
 pub fn mint_local_token(secret: &str, user: &str, ttl_secs: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = Claims {
-        sub: user.to_owned(),
-        exp: now + ttl_secs,
-    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let claims = Claims { sub: user.to_owned(), exp: now + ttl_secs };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

@@ -34,30 +34,20 @@ impl CursorKey {
     /// Seal `position` for the listing named `scope` (e.g. `timeline:<owner>`).
     pub fn seal(&self, scope: &str, position: &str) -> String {
         let tag = self.mac(scope, position).finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(position),
-            URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES])
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(position), URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES]))
     }
 
     /// The position inside a cursor this server sealed for `scope`.
     pub fn open(&self, scope: &str, cursor: &str) -> Result<String, ApiError> {
         let (position, tag) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
-        let position = URL_SAFE_NO_PAD
-            .decode(position)
-            .map_err(|_| ApiError::InvalidCursor)?;
+        let position = URL_SAFE_NO_PAD.decode(position).map_err(|_| ApiError::InvalidCursor)?;
         let position = String::from_utf8(position).map_err(|_| ApiError::InvalidCursor)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| ApiError::InvalidCursor)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidCursor)?;
         if tag.len() != TAG_BYTES {
             return Err(ApiError::InvalidCursor);
         }
         // Constant-time comparison of the truncated tag.
-        self.mac(scope, &position)
-            .verify_truncated_left(&tag)
-            .map_err(|_| ApiError::InvalidCursor)?;
+        self.mac(scope, &position).verify_truncated_left(&tag).map_err(|_| ApiError::InvalidCursor)?;
         Ok(position)
     }
 }
@@ -70,16 +60,9 @@ mod tests {
     fn a_sealed_cursor_opens_only_for_its_own_listing_and_key() {
         let key = CursorKey::new(b"secret");
         let cursor = key.seal("timeline:ann", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
-        assert_eq!(
-            key.open("timeline:ann", &cursor).unwrap(),
-            "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-        );
+        assert_eq!(key.open("timeline:ann", &cursor).unwrap(), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
         assert!(key.open("timeline:bob", &cursor).is_err());
-        assert!(
-            CursorKey::new(b"other")
-                .open("timeline:ann", &cursor)
-                .is_err()
-        );
+        assert!(CursorKey::new(b"other").open("timeline:ann", &cursor).is_err());
     }
 
     #[test]
@@ -88,15 +71,7 @@ mod tests {
         let cursor = key.seal("s", "position");
         let (position, tag) = cursor.split_once('.').unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("other"));
-        for bad in [
-            "",
-            ".",
-            "abc",
-            "%%%.%%%",
-            &forged,
-            position,
-            &format!("{position}.{}", &tag[..4]),
-        ] {
+        for bad in ["", ".", "abc", "%%%.%%%", &forged, position, &format!("{position}.{}", &tag[..4])] {
             assert!(key.open("s", bad).is_err(), "{bad:?}");
         }
     }

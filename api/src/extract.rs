@@ -20,10 +20,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }
 
@@ -35,42 +34,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let is_json = is_json(request.headers());
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::MalformedJson("the body could not be read".into())
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson("the body could not be read".into())
+            }
+        })?;
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|error| match error.classify() {
-                serde_json::error::Category::Data => ApiError::Validation(error.to_string()),
-                _ => ApiError::MalformedJson(format!("the body is not valid JSON: {error}")),
-            })
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|error| match error.classify() {
+            serde_json::error::Category::Data => ApiError::Validation(error.to_string()),
+            _ => ApiError::MalformedJson(format!("the body is not valid JSON: {error}")),
+        })
     }
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// A user ID from the path; one that cannot exist is simply not found.
@@ -101,10 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let Query(raw) = Query::<RawPaging>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::Validation("the query string could not be parsed".into()))?;
-        Ok(Self {
-            limit: Limit::parse(raw.limit.as_deref())?,
-            cursor: raw.cursor,
-        })
+        Ok(Self { limit: Limit::parse(raw.limit.as_deref())?, cursor: raw.cursor })
     }
 }
 

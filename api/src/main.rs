@@ -1,6 +1,7 @@
 //! The read and write API Lambdas: one binary, deployed as two functions with their own IAM
 //! (API Gateway routes GETs to one, writes to the other). Clients are built once per container.
 
+use timeline_api::state::post_limit_from_env;
 use timeline_api::{AppState, Authenticator, lambda_router};
 use timeline_store::StoreConfig;
 
@@ -12,6 +13,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .with_current_span(false)
         .without_time()
         .init();
-    let state = AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway).await?;
+    let state =
+        AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway, post_limit_from_env()?)
+            .await?;
     lambda_http::run(lambda_router(state)).await
 }

@@ -20,19 +20,13 @@ pub fn router(state: AppState) -> Router {
         // A literal segment beats a parameter in axum, as the contract requires.
         .route("/users/by-username/{username}", get(users::by_username))
         .route("/users/{user_id}", get(users::get))
-        .route(
-            "/users/{user_id}/following/{target_id}",
-            put(users::follow).delete(users::unfollow),
-        )
+        .route("/users/{user_id}/following/{target_id}", put(users::follow).delete(users::unfollow))
         .route("/users/{user_id}/followers", get(users::followers))
         .route("/users/{user_id}/following", get(users::following))
         .route("/users/{user_id}/tweets", get(tweets::by_author))
         .route("/users/{user_id}/timeline", get(timeline::home))
         .route("/tweets", post(tweets::create))
-        .route(
-            "/tweets/{tweet_id}",
-            get(tweets::get).delete(tweets::delete),
-        )
+        .route("/tweets/{tweet_id}", get(tweets::get).delete(tweets::delete))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -43,14 +37,11 @@ pub fn router(state: AppState) -> Router {
 /// (`/dev/users/...`) and lambda_http keeps it there; it is taken off before routing, so the
 /// routes are the same in every stage and locally.
 pub fn lambda_router(state: AppState) -> Router {
-    Router::new()
-        .fallback_service(router(state))
-        .layer(map_request(strip_stage))
+    Router::new().fallback_service(router(state)).layer(map_request(strip_stage))
 }
 
 async fn strip_stage(mut request: Request) -> Request {
-    let Some(RequestContext::ApiGatewayV1(context)) = request.extensions().get::<RequestContext>()
-    else {
+    let Some(RequestContext::ApiGatewayV1(context)) = request.extensions().get::<RequestContext>() else {
         return request;
     };
     let Some(stage) = context.stage.as_deref() else {
@@ -60,9 +51,7 @@ async fn strip_stage(mut request: Request) -> Request {
     let Some(path_and_query) = request.uri().path_and_query().map(|p| p.as_str()) else {
         return request;
     };
-    let unstaged = path_and_query
-        .strip_prefix(&prefix)
-        .filter(|rest| rest.starts_with('/'));
+    let unstaged = path_and_query.strip_prefix(&prefix).filter(|rest| rest.starts_with('/'));
     if let Some(uri) = unstaged.and_then(|rest| rest.parse::<Uri>().ok()) {
         *request.uri_mut() = uri;
     }

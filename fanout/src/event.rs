@@ -24,11 +24,7 @@ pub fn decode(record: &EventRecord) -> Decoded {
         other => return Decoded::Poison(format!("unknown event name {other:?}")),
     };
     if keys.get("tweet_id").is_some() {
-        let image = if insert {
-            &record.change.new_image
-        } else {
-            &record.change.old_image
-        };
+        let image = if insert { &record.change.new_image } else { &record.change.old_image };
         return match serde_dynamo::from_item::<_, Tweet>(image.clone()) {
             Ok(tweet) if insert => Decoded::Event(TimelineEvent::TweetPosted(tweet)),
             Ok(tweet) => Decoded::Event(TimelineEvent::TweetDeleted {

@@ -88,10 +88,7 @@ fn skip(record: &EventRecord, reason: &str) {
 }
 
 fn record_metrics(record: &EventRecord, report: &FanoutReport) {
-    let created_ms = record
-        .change
-        .approximate_creation_date_time
-        .timestamp_millis();
+    let created_ms = record.change.approximate_creation_date_time.timestamp_millis();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

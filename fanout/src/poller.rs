@@ -20,11 +20,8 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 /// How often to look for new shards.
 const SHARD_REFRESH: Duration = Duration::from_secs(2);
 /// Patience when a batch keeps failing (a dependency is down): retry forever, but not hot.
-const REDELIVERY: Backoff = Backoff {
-    base: Duration::from_millis(100),
-    cap: Duration::from_secs(5),
-    max_attempts: u32::MAX,
-};
+const REDELIVERY: Backoff =
+    Backoff { base: Duration::from_millis(100), cap: Duration::from_secs(5), max_attempts: u32::MAX };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,19 +43,13 @@ pub struct Poller {
 impl Poller {
     pub async fn new(config: &timeline_store::StoreConfig, engine: Engine) -> Self {
         let sdk = timeline_store::dynamo::sdk_config(config).await;
-        Self {
-            streams: StreamsClient::new(&sdk),
-            engine,
-        }
+        Self { streams: StreamsClient::new(&sdk), engine }
     }
 
     /// Follow both streams until the task is dropped or aborted.
     pub async fn run(self) {
         let tables = self.engine.dynamo.tables().clone();
-        tokio::join!(
-            self.follow_table(&tables.tweets),
-            self.follow_table(&tables.follows)
-        );
+        tokio::join!(self.follow_table(&tables.tweets), self.follow_table(&tables.follows));
     }
 
     async fn follow_table(&self, table: &str) {
@@ -85,10 +76,7 @@ impl Poller {
             let ready: Vec<String> = shards
                 .iter()
                 .filter(|(_, s)| {
-                    !s.closed
-                        && s.parent
-                            .as_ref()
-                            .is_none_or(|p| shards.get(p).is_none_or(|p| p.closed))
+                    !s.closed && s.parent.as_ref().is_none_or(|p| shards.get(p).is_none_or(|p| p.closed))
                 })
                 .map(|(id, _)| id.clone())
                 .collect();
@@ -109,14 +97,7 @@ impl Poller {
     }
 
     async fn stream_arn(&self, table: &str) -> Result<String, BoxError> {
-        let described = self
-            .engine
-            .dynamo
-            .client()
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await?;
+        let described = self.engine.dynamo.client().describe_table().table_name(table).send().await?;
         let arn = described.table.and_then(|t| t.latest_stream_arn);
         arn.ok_or_else(|| format!("table {table} has no stream").into())
     }
@@ -140,10 +121,9 @@ impl Poller {
             };
             for shard in description.shards.unwrap_or_default() {
                 let Some(id) = shard.shard_id else { continue };
-                shards.entry(id).or_insert_with(|| Shard {
-                    parent: shard.parent_shard_id,
-                    ..Shard::default()
-                });
+                shards
+                    .entry(id)
+                    .or_insert_with(|| Shard { parent: shard.parent_shard_id, ..Shard::default() });
             }
             start = description.last_evaluated_shard_id;
             if start.is_none() {
@@ -161,23 +141,12 @@ impl Poller {
     ) -> Result<usize, BoxError> {
         let iterator = match shard.iterator.take() {
             Some(iterator) => iterator,
-            None => {
-                self.iterator(stream_arn, shard_id, shard.last_sequence.as_deref())
-                    .await?
-            }
+            None => self.iterator(stream_arn, shard_id, shard.last_sequence.as_deref()).await?,
         };
-        let output = self
-            .streams
-            .get_records()
-            .shard_iterator(iterator)
-            .limit(1000)
-            .send()
-            .await?;
+        let output = self.streams.get_records().shard_iterator(iterator).limit(1000).send().await?;
         let records = output.records.unwrap_or_default();
-        if let Some(last) = records
-            .last()
-            .and_then(|r| r.dynamodb.as_ref())
-            .and_then(|d| d.sequence_number.clone())
+        if let Some(last) =
+            records.last().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone())
         {
             self.deliver(stream_arn, &records).await;
             shard.last_sequence = Some(last);
@@ -208,17 +177,12 @@ impl Poller {
             .set_sequence_number(after.map(str::to_owned))
             .send()
             .await?;
-        output
-            .shard_iterator
-            .ok_or_else(|| "no shard iterator returned".into())
+        output.shard_iterator.ok_or_else(|| "no shard iterator returned".into())
     }
 
     /// Hand records to the handler until all are applied, resuming from the first failed one.
     async fn deliver(&self, stream_arn: &str, records: &[Record]) {
-        let mut pending: Vec<Value> = records
-            .iter()
-            .map(|r| lambda_record(stream_arn, r))
-            .collect();
+        let mut pending: Vec<Value> = records.iter().map(|r| lambda_record(stream_arn, r)).collect();
         for attempt in 1.. {
             let event: DynamoDbEvent = match serde_json::from_value(json!({ "Records": pending })) {
                 Ok(event) => event,
@@ -228,17 +192,12 @@ impl Poller {
                 }
             };
             let response = self.engine.handle(&event).await;
-            let Some(failed) = response
-                .batch_item_failures
-                .first()
-                .and_then(|f| f.item_identifier.clone())
+            let Some(failed) = response.batch_item_failures.first().and_then(|f| f.item_identifier.clone())
             else {
                 return;
             };
-            let from = pending
-                .iter()
-                .position(|r| r["dynamodb"]["SequenceNumber"] == failed.as_str())
-                .unwrap_or(0);
+            let from =
+                pending.iter().position(|r| r["dynamodb"]["SequenceNumber"] == failed.as_str()).unwrap_or(0);
             pending.drain(..from);
             REDELIVERY.wait(attempt).await;
         }
@@ -251,9 +210,7 @@ pub fn lambda_record(stream_arn: &str, record: &Record) -> Value {
     let image = |item: Option<
         &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
     >| {
-        item.map(|item| {
-            serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or(Value::Null)
-        })
+        item.map(|item| serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or(Value::Null))
     };
     let created = change
         .and_then(|c| c.approximate_creation_date_time)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::follow::Follow;
+use crate::limits::{IdempotencyKey, RateLimit};
 use crate::ports::*;
 use crate::timeline::{TIMELINE_CAP, TimelineEntry};
 use crate::tweet::{Tweet, TweetId};
@@ -19,17 +20,14 @@ pub struct Memory {
     durable: Mutex<BTreeMap<(UserId, TweetId), TimelineEntry>>,
     pub cached: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
     bodies: Mutex<HashMap<TweetId, Tweet>>,
+    posts: Mutex<HashMap<(UserId, String), IdempotentPost>>,
+    pub admitted: Mutex<u32>,
 }
 
 impl Memory {
     pub fn durable_timeline(&self, owner: &UserId) -> Vec<TweetId> {
         let durable = self.durable.lock().unwrap();
-        durable
-            .keys()
-            .filter(|(o, _)| o == owner)
-            .map(|(_, t)| *t)
-            .rev()
-            .collect()
+        durable.keys().filter(|(o, _)| o == owner).map(|(_, t)| *t).rev().collect()
     }
 }
 
@@ -39,10 +37,7 @@ impl Users for Memory {
         if users.contains_key(&user.user_id) {
             return Ok(CreateProfile::ProfileExists);
         }
-        if users
-            .values()
-            .any(|u| u.username.canonical() == user.username.canonical())
-        {
+        if users.values().any(|u| u.username.canonical() == user.username.canonical()) {
             return Ok(CreateProfile::UsernameTaken);
         }
         users.insert(user.user_id.clone(), user.clone());
@@ -53,10 +48,7 @@ impl Users for Memory {
     }
     async fn find_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
         let users = self.users.lock().unwrap();
-        Ok(users
-            .values()
-            .find(|u| u.username.canonical() == username.canonical())
-            .cloned())
+        Ok(users.values().find(|u| u.username.canonical() == username.canonical()).cloned())
     }
     async fn get_many(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
         let users = self.users.lock().unwrap();
@@ -66,28 +58,13 @@ impl Users for Memory {
 
 impl Follows for Memory {
     async fn follow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
-        let added = self
-            .follows
-            .lock()
-            .unwrap()
-            .insert((edge.followee_id.clone(), edge.follower_id.clone()));
-        Ok(if added {
-            EdgeChange::Changed
-        } else {
-            EdgeChange::Unchanged
-        })
+        let added = self.follows.lock().unwrap().insert((edge.followee_id.clone(), edge.follower_id.clone()));
+        Ok(if added { EdgeChange::Changed } else { EdgeChange::Unchanged })
     }
     async fn unfollow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
-        let removed = self
-            .follows
-            .lock()
-            .unwrap()
-            .remove(&(edge.followee_id.clone(), edge.follower_id.clone()));
-        Ok(if removed {
-            EdgeChange::Changed
-        } else {
-            EdgeChange::Unchanged
-        })
+        let removed =
+            self.follows.lock().unwrap().remove(&(edge.followee_id.clone(), edge.follower_id.clone()));
+        Ok(if removed { EdgeChange::Changed } else { EdgeChange::Unchanged })
     }
     async fn followers(
         &self,
@@ -123,10 +100,7 @@ impl Follows for Memory {
 
 impl Tweets for Memory {
     async fn create(&self, tweet: &Tweet) -> StoreResult<()> {
-        self.tweets
-            .lock()
-            .unwrap()
-            .insert(tweet.tweet_id, tweet.clone());
+        self.tweets.lock().unwrap().insert(tweet.tweet_id, tweet.clone());
         Ok(())
     }
     async fn get(&self, id: &TweetId) -> StoreResult<Option<Tweet>> {
@@ -134,10 +108,7 @@ impl Tweets for Memory {
     }
     async fn get_many(&self, ids: &[TweetId]) -> StoreResult<Vec<Tweet>> {
         let tweets = self.tweets.lock().unwrap();
-        Ok(ids
-            .iter()
-            .filter_map(|id| tweets.get(id).cloned())
-            .collect())
+        Ok(ids.iter().filter_map(|id| tweets.get(id).cloned()).collect())
     }
     async fn delete(&self, id: &TweetId) -> StoreResult<()> {
         self.tweets.lock().unwrap().remove(id);
@@ -177,21 +148,11 @@ impl TimelineStore for Memory {
     }
     async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
         let durable = self.durable.lock().unwrap();
-        Ok(durable
-            .values()
-            .rev()
-            .filter(|e| &e.owner_id == owner)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(durable.values().rev().filter(|e| &e.owner_id == owner).take(limit).cloned().collect())
     }
     async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
         let durable = self.durable.lock().unwrap();
-        Ok(durable
-            .values()
-            .filter(|e| &e.owner_id == owner && &e.author_id == author)
-            .cloned()
-            .collect())
+        Ok(durable.values().filter(|e| &e.owner_id == owner && &e.author_id == author).cloned().collect())
     }
 }
 
@@ -204,29 +165,15 @@ impl TimelineCache for Memory {
     ) -> StoreResult<Option<Vec<TweetId>>> {
         let cached = self.cached.lock().unwrap();
         Ok(cached.get(owner).map(|ids| {
-            ids.iter()
-                .rev()
-                .filter(|id| before.is_none_or(|b| *id < b))
-                .take(count)
-                .copied()
-                .collect()
+            ids.iter().rev().filter(|id| before.is_none_or(|b| *id < b)).take(count).copied().collect()
         }))
     }
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
-        self.cached
-            .lock()
-            .unwrap()
-            .entry(owner.clone())
-            .or_default();
+        self.cached.lock().unwrap().entry(owner.clone()).or_default();
         Ok(())
     }
     async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
-        self.cached
-            .lock()
-            .unwrap()
-            .entry(owner.clone())
-            .or_default()
-            .extend(ids.iter().copied());
+        self.cached.lock().unwrap().entry(owner.clone()).or_default().extend(ids.iter().copied());
         Ok(())
     }
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
@@ -266,5 +213,42 @@ impl TimelineCache for Memory {
     async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
         self.bodies.lock().unwrap().remove(id);
         Ok(())
+    }
+}
+
+impl IdempotencyKeys for Memory {
+    async fn get(&self, user: &UserId, key: &IdempotencyKey) -> StoreResult<Option<IdempotentPost>> {
+        Ok(self.posts.lock().unwrap().get(&(user.clone(), key.as_str().to_owned())).cloned())
+    }
+    async fn claim(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        post: &IdempotentPost,
+    ) -> StoreResult<Option<IdempotentPost>> {
+        let mut posts = self.posts.lock().unwrap();
+        let slot = (user.clone(), key.as_str().to_owned());
+        if let Some(existing) = posts.get(&slot) {
+            return Ok(Some(existing.clone()));
+        }
+        posts.insert(slot, post.clone());
+        Ok(None)
+    }
+    async fn complete(&self, user: &UserId, key: &IdempotencyKey) -> StoreResult<()> {
+        if let Some(post) = self.posts.lock().unwrap().get_mut(&(user.clone(), key.as_str().to_owned())) {
+            post.completed = true;
+        }
+        Ok(())
+    }
+}
+
+impl RateLimiter for Memory {
+    async fn admit(&self, _user: &UserId, limit: &RateLimit) -> StoreResult<Admission> {
+        let mut admitted = self.admitted.lock().unwrap();
+        if *admitted >= limit.max {
+            return Ok(Admission::Refused { retry_after: limit.window });
+        }
+        *admitted += 1;
+        Ok(Admission::Allowed)
     }
 }

@@ -15,10 +15,7 @@ use crate::values::UserId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimelineEvent {
     TweetPosted(Tweet),
-    TweetDeleted {
-        tweet_id: TweetId,
-        author_id: UserId,
-    },
+    TweetDeleted { tweet_id: TweetId, author_id: UserId },
     Followed(Follow),
     Unfollowed(Follow),
 }
@@ -48,10 +45,9 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
     pub async fn apply(&self, event: &TimelineEvent) -> StoreResult<FanoutReport> {
         match event {
             TimelineEvent::TweetPosted(tweet) => self.tweet_posted(tweet).await,
-            TimelineEvent::TweetDeleted {
-                tweet_id,
-                author_id,
-            } => self.tweet_deleted(*tweet_id, author_id).await,
+            TimelineEvent::TweetDeleted { tweet_id, author_id } => {
+                self.tweet_deleted(*tweet_id, author_id).await
+            }
             TimelineEvent::Followed(edge) => self.followed(edge).await,
             TimelineEvent::Unfollowed(edge) => self.unfollowed(edge).await,
         }
@@ -84,10 +80,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
     }
 
     async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
-        let recent = self
-            .tweets
-            .by_author(&edge.followee_id, None, FOLLOW_BACKFILL)
-            .await?;
+        let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
         let entries: Vec<TimelineEntry> = recent
             .iter()
             .map(|t| TimelineEntry {
@@ -98,25 +91,14 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
             .collect();
         self.store.insert(&entries).await?;
         let cached = self.cache.add(&entries).await?;
-        Ok(FanoutReport {
-            followers: 1,
-            durable_entries: entries.len(),
-            cached_entries: cached,
-        })
+        Ok(FanoutReport { followers: 1, durable_entries: entries.len(), cached_entries: cached })
     }
 
     async fn unfollowed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
-        let entries = self
-            .store
-            .by_author(&edge.follower_id, &edge.followee_id)
-            .await?;
+        let entries = self.store.by_author(&edge.follower_id, &edge.followee_id).await?;
         self.store.remove(&entries).await?;
         self.cache.remove(&entries).await?;
-        Ok(FanoutReport {
-            followers: 1,
-            durable_entries: entries.len(),
-            cached_entries: 0,
-        })
+        Ok(FanoutReport { followers: 1, durable_entries: entries.len(), cached_entries: 0 })
     }
 
     /// Run `step` over the author and then every follower, one page at a time.
@@ -133,10 +115,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
         let mut owners = vec![author.clone()];
         let mut after: Option<UserId> = None;
         loop {
-            let page = self
-                .follows
-                .followers(author, after.as_ref(), self.page_size)
-                .await?;
+            let page = self.follows.followers(author, after.as_ref(), self.page_size).await?;
             let last_page = page.len() < self.page_size;
             after = page.last().cloned();
             report.followers += page.len();
@@ -154,11 +133,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
 fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<TimelineEntry> {
     owners
         .into_iter()
-        .map(|owner_id| TimelineEntry {
-            owner_id,
-            tweet_id,
-            author_id: author.clone(),
-        })
+        .map(|owner_id| TimelineEntry { owner_id, tweet_id, author_id: author.clone() })
         .collect()
 }
 
@@ -168,6 +143,7 @@ mod tests {
     use crate::fake::Memory;
     use crate::home::read_home;
     use crate::ports::{Follows, TimelineCache, Tweets};
+    use crate::posting::Poster;
     use crate::service;
     use crate::timeline::Limit;
     use crate::tweet::NewTweet;
@@ -193,46 +169,27 @@ mod tests {
     }
 
     fn fanout(memory: &Memory) -> Fanout<'_, Memory, Memory, Memory, Memory> {
-        Fanout {
-            follows: memory,
-            tweets: memory,
-            store: memory,
-            cache: memory,
-            page_size: 2,
-        }
+        Fanout { follows: memory, tweets: memory, store: memory, cache: memory, page_size: 2 }
     }
 
     async fn post(memory: &Memory, author: &str, text: &str) -> Tweet {
-        let new = NewTweet {
-            text: TweetText::parse(text).unwrap(),
-        };
-        service::post_tweet(memory, memory, &id(author), new)
-            .await
-            .unwrap()
+        let new = NewTweet { text: TweetText::parse(text).unwrap() };
+        let poster = Poster { users: memory, tweets: memory, keys: memory, limiter: memory, limit: None };
+        poster.post(&id(author), new, None).await.unwrap()
     }
 
     #[tokio::test]
     async fn a_tweet_reaches_the_author_and_every_follower_across_pages() {
         let memory = world(&["ann", "bob", "cat", "dan", "eve"]).await;
         for follower in ["bob", "cat", "dan"] {
-            memory
-                .follow(&Follow::new(id(follower), id("ann")).unwrap())
-                .await
-                .unwrap();
+            memory.follow(&Follow::new(id(follower), id("ann")).unwrap()).await.unwrap();
         }
         let tweet = post(&memory, "ann", "hello").await;
-        let report = fanout(&memory)
-            .apply(&TimelineEvent::TweetPosted(tweet.clone()))
-            .await
-            .unwrap();
+        let report = fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
         assert_eq!(report.followers, 3);
         assert_eq!(report.durable_entries, 4);
         for owner in ["ann", "bob", "cat", "dan"] {
-            assert_eq!(
-                memory.durable_timeline(&id(owner)),
-                vec![tweet.tweet_id],
-                "{owner}"
-            );
+            assert_eq!(memory.durable_timeline(&id(owner)), vec![tweet.tweet_id], "{owner}");
         }
         assert!(memory.durable_timeline(&id("eve")).is_empty());
     }
@@ -240,23 +197,14 @@ mod tests {
     #[tokio::test]
     async fn delivering_an_event_twice_changes_nothing() {
         let memory = world(&["ann", "bob"]).await;
-        memory
-            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
-            .await
-            .unwrap();
+        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
         memory.begin_fill(&id("bob")).await.unwrap();
         let tweet = post(&memory, "ann", "once").await;
         let event = TimelineEvent::TweetPosted(tweet.clone());
         fanout(&memory).apply(&event).await.unwrap();
-        let once = (
-            memory.durable_timeline(&id("bob")),
-            memory.cached.lock().unwrap().clone(),
-        );
+        let once = (memory.durable_timeline(&id("bob")), memory.cached.lock().unwrap().clone());
         fanout(&memory).apply(&event).await.unwrap();
-        let twice = (
-            memory.durable_timeline(&id("bob")),
-            memory.cached.lock().unwrap().clone(),
-        );
+        let twice = (memory.durable_timeline(&id("bob")), memory.cached.lock().unwrap().clone());
         assert_eq!(once, twice);
     }
 
@@ -264,17 +212,11 @@ mod tests {
     async fn only_cached_timelines_are_written_in_the_cache() {
         let memory = world(&["ann", "bob", "cat"]).await;
         for follower in ["bob", "cat"] {
-            memory
-                .follow(&Follow::new(id(follower), id("ann")).unwrap())
-                .await
-                .unwrap();
+            memory.follow(&Follow::new(id(follower), id("ann")).unwrap()).await.unwrap();
         }
         memory.begin_fill(&id("bob")).await.unwrap();
         let tweet = post(&memory, "ann", "hi").await;
-        let report = fanout(&memory)
-            .apply(&TimelineEvent::TweetPosted(tweet))
-            .await
-            .unwrap();
+        let report = fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet)).await.unwrap();
         assert_eq!(report.cached_entries, 1);
         assert!(!memory.cached.lock().unwrap().contains_key(&id("cat")));
     }
@@ -282,27 +224,15 @@ mod tests {
     #[tokio::test]
     async fn deleting_takes_the_tweet_out_of_every_timeline() {
         let memory = world(&["ann", "bob"]).await;
-        memory
-            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
-            .await
-            .unwrap();
+        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
         memory.begin_fill(&id("bob")).await.unwrap();
         let tweet = post(&memory, "ann", "oops").await;
-        fanout(&memory)
-            .apply(&TimelineEvent::TweetPosted(tweet.clone()))
-            .await
-            .unwrap();
+        fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
         memory.delete(&tweet.tweet_id).await.unwrap();
-        let deleted = TimelineEvent::TweetDeleted {
-            tweet_id: tweet.tweet_id,
-            author_id: id("ann"),
-        };
+        let deleted = TimelineEvent::TweetDeleted { tweet_id: tweet.tweet_id, author_id: id("ann") };
         fanout(&memory).apply(&deleted).await.unwrap();
         assert!(memory.durable_timeline(&id("bob")).is_empty());
-        assert_eq!(
-            memory.page(&id("bob"), None, 10).await.unwrap(),
-            Some(vec![])
-        );
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(vec![]));
         assert_eq!(memory.tweets(&[tweet.tweet_id]).await.unwrap(), vec![None]);
     }
 
@@ -315,52 +245,33 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         let edge = Follow::new(id("bob"), id("ann")).unwrap();
-        fanout(&memory)
-            .apply(&TimelineEvent::Followed(edge.clone()))
-            .await
-            .unwrap();
+        fanout(&memory).apply(&TimelineEvent::Followed(edge.clone())).await.unwrap();
         posted.reverse();
         assert_eq!(memory.durable_timeline(&id("bob")), posted);
-        fanout(&memory)
-            .apply(&TimelineEvent::Unfollowed(edge))
-            .await
-            .unwrap();
+        fanout(&memory).apply(&TimelineEvent::Unfollowed(edge)).await.unwrap();
         assert!(memory.durable_timeline(&id("bob")).is_empty());
     }
 
     #[tokio::test]
     async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
         let memory = world(&["ann", "bob"]).await;
-        memory
-            .follow(&Follow::new(id("bob"), id("ann")).unwrap())
-            .await
-            .unwrap();
+        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
         let mut posted = Vec::new();
         for n in 0..5 {
             let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
-            fanout(&memory)
-                .apply(&TimelineEvent::TweetPosted(tweet.clone()))
-                .await
-                .unwrap();
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
             posted.push(tweet.tweet_id);
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         posted.reverse();
         assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
         let limit = Limit::parse(Some("3")).unwrap();
-        let first = read_home(&memory, &memory, &memory, &id("bob"), None, limit)
-            .await
-            .unwrap();
+        let first = read_home(&memory, &memory, &memory, &id("bob"), None, limit).await.unwrap();
         let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[..3]);
-        assert_eq!(
-            memory.page(&id("bob"), None, 10).await.unwrap(),
-            Some(posted.clone())
-        );
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(posted.clone()));
         let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
-        let second = read_home(&memory, &memory, &memory, &id("bob"), Some(before), limit)
-            .await
-            .unwrap();
+        let second = read_home(&memory, &memory, &memory, &id("bob"), Some(before), limit).await.unwrap();
         let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[3..]);
         assert_eq!(second.next, None);

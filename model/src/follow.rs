@@ -15,14 +15,8 @@ impl Follow {
     /// An edge between two different users; following yourself is not a thing.
     pub fn new(follower_id: UserId, followee_id: UserId) -> Result<Self, ValidationError> {
         if follower_id == followee_id {
-            return Err(ValidationError::new(
-                "target_id",
-                "you cannot follow yourself",
-            ));
+            return Err(ValidationError::new("target_id", "you cannot follow yourself"));
         }
-        Ok(Self {
-            followee_id,
-            follower_id,
-        })
+        Ok(Self { followee_id, follower_id })
     }
 }

@@ -30,9 +30,7 @@ pub async fn read_home(
         }
     };
     let found = hydrate(cache, tweets, &ids).await?;
-    Ok(Page::from_overfetch(found, limit, |t| {
-        t.tweet_id.to_string()
-    }))
+    Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()))
 }
 
 /// Rebuild the cached timeline from the durable one and answer from what was read.
@@ -44,12 +42,8 @@ async fn refill(
     want: usize,
 ) -> StoreResult<Vec<TweetId>> {
     cache.begin_fill(owner).await?;
-    let all: Vec<TweetId> = store
-        .newest(owner, TIMELINE_CAP)
-        .await?
-        .into_iter()
-        .map(|e| e.tweet_id)
-        .collect();
+    let all: Vec<TweetId> =
+        store.newest(owner, TIMELINE_CAP).await?.into_iter().map(|e| e.tweet_id).collect();
     cache.finish_fill(owner, &all).await?;
     Ok(older_than(all, before, want))
 }
@@ -59,11 +53,7 @@ fn older_than(
     before: Option<TweetId>,
     want: usize,
 ) -> Vec<TweetId> {
-    newest_first
-        .into_iter()
-        .filter(|id| before.is_none_or(|b| *id < b))
-        .take(want)
-        .collect()
+    newest_first.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect()
 }
 
 /// The tweets behind `ids`, in the order of `ids`: cached bodies first, the rest by key from
@@ -77,12 +67,8 @@ pub async fn hydrate(
         tracing::warn!(%error, "tweet cache unreadable; reading tweets by key");
         vec![None; ids.len()]
     });
-    let missing: Vec<TweetId> = ids
-        .iter()
-        .zip(&cached)
-        .filter(|(_, c)| c.is_none())
-        .map(|(id, _)| *id)
-        .collect();
+    let missing: Vec<TweetId> =
+        ids.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(id, _)| *id).collect();
     let mut fetched: HashMap<TweetId, Tweet> = HashMap::new();
     if !missing.is_empty() {
         let loaded = tweets.get_many(&missing).await?;
@@ -91,9 +77,5 @@ pub async fn hydrate(
         }
         fetched = loaded.into_iter().map(|t| (t.tweet_id, t)).collect();
     }
-    Ok(ids
-        .iter()
-        .zip(cached)
-        .filter_map(|(id, cached)| cached.or_else(|| fetched.remove(id)))
-        .collect())
+    Ok(ids.iter().zip(cached).filter_map(|(id, cached)| cached.or_else(|| fetched.remove(id))).collect())
 }

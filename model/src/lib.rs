@@ -3,6 +3,8 @@
 //! - [`values`]: typed values that parse instead of validate (`UserId`, `Username`, `TweetText`, ...).
 //! - [`user`], [`tweet`], [`follow`]: the entities the service stores.
 //! - [`timeline`]: timeline entries, the cap and the paging rules shared by every store.
+//! - [`limits`]: posting rate limits and idempotency keys.
+//! - [`posting`]: posting a tweet (idempotency key, rate limit, write).
 //! - [`ports`]: the storage traits the adapters implement, and their one error type.
 //! - [`service`]: the use cases behind the routes that change state, and the domain error.
 //! - [`home`]: reading a home timeline (cache, then durable timeline, then refill).
@@ -11,7 +13,9 @@
 pub mod fanout;
 pub mod follow;
 pub mod home;
+pub mod limits;
 pub mod ports;
+pub mod posting;
 pub mod service;
 pub mod timeline;
 pub mod tweet;

@@ -7,10 +7,11 @@ use std::fmt;
 use std::future::Future;
 
 use crate::follow::Follow;
+use crate::limits::{IdempotencyKey, RateLimit};
 use crate::timeline::TimelineEntry;
 use crate::tweet::{Tweet, TweetId};
 use crate::user::User;
-use crate::values::{UserId, Username};
+use crate::values::{Timestamp, UserId, Username};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -87,10 +88,8 @@ pub enum EdgeChange {
 pub trait Users: Send + Sync {
     fn create(&self, user: &User) -> impl Future<Output = StoreResult<CreateProfile>> + Send;
     fn get(&self, id: &UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    fn find_by_username(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn find_by_username(&self, username: &Username)
+    -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// The profiles that exist among `ids`, in the order of `ids`.
     fn get_many(&self, ids: &[UserId]) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
 }
@@ -165,20 +164,57 @@ pub trait TimelineCache: Send + Sync {
     /// Called before reading the durable timeline: then no write can fall between the two.
     fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<()>> + Send;
     /// Store the owner's timeline read from durable storage and mark it complete.
-    fn finish_fill(
-        &self,
-        owner: &UserId,
-        ids: &[TweetId],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
     /// Returns how many entries were written.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Cached tweet bodies, one slot per requested ID.
-    fn tweets(
-        &self,
-        ids: &[TweetId],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Tweet>>>> + Send;
+    fn tweets(&self, ids: &[TweetId]) -> impl Future<Output = StoreResult<Vec<Option<Tweet>>>> + Send;
     fn put_tweets(&self, tweets: &[Tweet]) -> impl Future<Output = StoreResult<()>> + Send;
     fn forget_tweet(&self, id: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// A post made under an idempotency key: the tweet it created and whether it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentPost {
+    pub tweet: Tweet,
+    /// False while the first request has claimed the key but not yet stored the tweet (or
+    /// crashed in between): a retry then finishes the job with the same tweet.
+    pub completed: bool,
+    pub expires_at: Timestamp,
+}
+
+/// Idempotency keys of `POST /tweets`, per user, for 24 hours.
+pub trait IdempotencyKeys: Send + Sync {
+    /// The live (unexpired) post under this key, if any.
+    fn get(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = StoreResult<Option<IdempotentPost>>> + Send;
+    /// Claim the key for `post` unless a live claim exists; returns the existing claim if so.
+    fn claim(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        post: &IdempotentPost,
+    ) -> impl Future<Output = StoreResult<Option<IdempotentPost>>> + Send;
+    /// Record that the claimed tweet is stored.
+    fn complete(&self, user: &UserId, key: &IdempotencyKey) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What a rate limiter decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Over the limit; a slot frees up after this long.
+    Refused {
+        retry_after: std::time::Duration,
+    },
+}
+
+/// Counts posts per user in a sliding window.
+pub trait RateLimiter: Send + Sync {
+    fn admit(&self, user: &UserId, limit: &RateLimit) -> impl Future<Output = StoreResult<Admission>> + Send;
 }

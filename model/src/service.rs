@@ -7,7 +7,7 @@ use futures::future::join;
 use crate::follow::Follow;
 use crate::ports::{CreateProfile, EdgeChange, Follows, StoreError, Tweets, Users};
 use crate::timeline::{Limit, Page};
-use crate::tweet::{NewTweet, Tweet, TweetId};
+use crate::tweet::{Tweet, TweetId};
 use crate::user::User;
 use crate::values::{DisplayName, UserId, Username, ValidationError};
 
@@ -22,6 +22,8 @@ pub enum DomainError {
     Forbidden(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    #[error("posting too fast; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,10 +66,7 @@ pub async fn create_profile(
 
 /// A profile by ID, or `NotFound`.
 pub async fn profile(users: &impl Users, id: &UserId) -> DomainResult<User> {
-    users
-        .get(id)
-        .await?
-        .ok_or(DomainError::NotFound(Missing::User))
+    users.get(id).await?.ok_or(DomainError::NotFound(Missing::User))
 }
 
 /// `follower` follows `followee`; following twice changes nothing.
@@ -95,35 +94,15 @@ pub async fn unfollow(
 }
 
 async fn ensure_both_exist(users: &impl Users, edge: &Follow) -> DomainResult<()> {
-    let (follower, followee) =
-        join(users.get(&edge.follower_id), users.get(&edge.followee_id)).await;
+    let (follower, followee) = join(users.get(&edge.follower_id), users.get(&edge.followee_id)).await;
     follower?.ok_or(DomainError::NotFound(Missing::CallerProfile))?;
     followee?.ok_or(DomainError::NotFound(Missing::User))?;
     Ok(())
 }
 
-/// Store a new tweet by `author`; the stream fans it out from there.
-pub async fn post_tweet(
-    users: &impl Users,
-    tweets: &impl Tweets,
-    author: &UserId,
-    new: NewTweet,
-) -> DomainResult<Tweet> {
-    let author = users
-        .get(author)
-        .await?
-        .ok_or(DomainError::NotFound(Missing::CallerProfile))?;
-    let tweet = Tweet::compose(&author, new);
-    tweets.create(&tweet).await?;
-    Ok(tweet)
-}
-
 /// A tweet by ID, or `NotFound` (deleted tweets included).
 pub async fn tweet(tweets: &impl Tweets, id: &TweetId) -> DomainResult<Tweet> {
-    tweets
-        .get(id)
-        .await?
-        .ok_or(DomainError::NotFound(Missing::Tweet))
+    tweets.get(id).await?.ok_or(DomainError::NotFound(Missing::Tweet))
 }
 
 /// Delete a tweet; only its author may. The stream takes it out of every timeline.
@@ -159,10 +138,7 @@ pub async fn follow_list(
     };
     let page = Page::from_overfetch(ids, limit, UserId::to_string);
     let found = users.get_many(&page.items).await?;
-    Ok(Page {
-        items: found,
-        next: page.next,
-    })
+    Ok(Page { items: found, next: page.next })
 }
 
 /// One page of an author's own tweets, newest first, older than `before`.
@@ -174,10 +150,6 @@ pub async fn author_tweets(
     limit: Limit,
 ) -> DomainResult<Page<Tweet>> {
     profile(users, author).await?;
-    let found = tweets
-        .by_author(author, before.as_ref(), limit.get() + 1)
-        .await?;
-    Ok(Page::from_overfetch(found, limit, |t| {
-        t.tweet_id.to_string()
-    }))
+    let found = tweets.by_author(author, before.as_ref(), limit.get() + 1).await?;
+    Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()))
 }

@@ -33,10 +33,7 @@ impl Limit {
         };
         match raw.parse::<usize>() {
             Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
-            _ => Err(ValidationError::new(
-                "limit",
-                "must be an integer from 1 to 100",
-            )),
+            _ => Err(ValidationError::new("limit", "must be an integer from 1 to 100")),
         }
     }
 
@@ -70,10 +67,7 @@ impl<T> Page<T> {
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }
 

@@ -68,19 +68,12 @@ impl UserId {
     pub const MAX_LEN: usize = 128;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let allowed =
-            |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@');
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@');
         if raw.is_empty() || raw.len() > Self::MAX_LEN {
-            return Err(ValidationError::new(
-                "user_id",
-                "must be 1 to 128 characters",
-            ));
+            return Err(ValidationError::new("user_id", "must be 1 to 128 characters"));
         }
         if !raw.chars().all(allowed) {
-            return Err(ValidationError::new(
-                "user_id",
-                "may only contain A-Z a-z 0-9 - _ . : @",
-            ));
+            return Err(ValidationError::new("user_id", "may only contain A-Z a-z 0-9 - _ . : @"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -96,16 +89,10 @@ impl Username {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         if raw.is_empty() || raw.len() > Self::MAX_LEN {
-            return Err(ValidationError::new(
-                "username",
-                "must be 1 to 15 characters",
-            ));
+            return Err(ValidationError::new("username", "must be 1 to 15 characters"));
         }
         if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(ValidationError::new(
-                "username",
-                "may only contain A-Z a-z 0-9 _",
-            ));
+            return Err(ValidationError::new("username", "may only contain A-Z a-z 0-9 _"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -126,16 +113,10 @@ impl DisplayName {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         if raw.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "display_name",
-                "must be at most 50 characters",
-            ));
+            return Err(ValidationError::new("display_name", "must be at most 50 characters"));
         }
         if raw.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "display_name",
-                "must not contain control characters",
-            ));
+            return Err(ValidationError::new("display_name", "must not contain control characters"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -152,22 +133,13 @@ impl TweetText {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         if raw.trim().is_empty() {
-            return Err(ValidationError::new(
-                "text",
-                "must not be empty or only whitespace",
-            ));
+            return Err(ValidationError::new("text", "must not be empty or only whitespace"));
         }
         if raw.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "text",
-                "must be at most 280 characters",
-            ));
+            return Err(ValidationError::new("text", "must be at most 280 characters"));
         }
         if raw.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(ValidationError::new(
-                "text",
-                "must not contain control characters other than \\n",
-            ));
+            return Err(ValidationError::new("text", "must not contain control characters other than \\n"));
         }
         Ok(Self(raw.to_owned()))
     }

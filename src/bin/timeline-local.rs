@@ -20,7 +20,10 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()),
         )
         .init();
-    let settings = LocalSettings::from_env();
+    let settings = match LocalSettings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error),
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
@@ -56,10 +59,7 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
         format!("the local default secret {:?}", settings.jwt_secret)
     };
     println!("timeline service listening on http://{}", service.addr);
-    println!(
-        "tables prefixed {:?}; stream poller running",
-        settings.store.table_prefix
-    );
+    println!("tables prefixed {:?}; stream poller running", settings.store.table_prefix);
     println!("tokens are HS256, signed with {secret_note}; mint one with: make token USER=alice");
     match tokio::signal::ctrl_c().await {
         Ok(()) => println!("stopping"),

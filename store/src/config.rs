@@ -21,15 +21,11 @@ impl StoreConfig {
 
     pub fn from_env() -> Self {
         Self {
-            dynamodb_endpoint: env::var("TIMELINE_DYNAMODB_ENDPOINT")
-                .ok()
-                .filter(|v| !v.is_empty()),
+            dynamodb_endpoint: env::var("TIMELINE_DYNAMODB_ENDPOINT").ok().filter(|v| !v.is_empty()),
             table_prefix: env::var("TIMELINE_TABLE_PREFIX")
                 .unwrap_or_else(|_| Self::DEFAULT_TABLE_PREFIX.into()),
-            redis_url: env::var("TIMELINE_REDIS_URL")
-                .unwrap_or_else(|_| Self::DEFAULT_REDIS_URL.into()),
-            redis_cluster: env::var("TIMELINE_REDIS_CLUSTER")
-                .is_ok_and(|v| v == "true" || v == "1"),
+            redis_url: env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| Self::DEFAULT_REDIS_URL.into()),
+            redis_cluster: env::var("TIMELINE_REDIS_CLUSTER").is_ok_and(|v| v == "true" || v == "1"),
         }
     }
 }

@@ -16,11 +16,8 @@ pub struct Backoff {
 
 impl Backoff {
     /// For writes on the fan-out path: about 6 s of patience in all.
-    pub const WRITES: Backoff = Backoff {
-        base: Duration::from_millis(25),
-        cap: Duration::from_secs(2),
-        max_attempts: 8,
-    };
+    pub const WRITES: Backoff =
+        Backoff { base: Duration::from_millis(25), cap: Duration::from_secs(2), max_attempts: 8 };
 
     /// The delay before retry number `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
@@ -42,11 +39,8 @@ mod tests {
 
     #[test]
     fn delays_grow_but_never_pass_the_cap() {
-        let backoff = Backoff {
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(300),
-            max_attempts: 20,
-        };
+        let backoff =
+            Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(300), max_attempts: 20 };
         for attempt in 1..20 {
             assert!(backoff.delay(attempt) <= Duration::from_millis(300));
         }

@@ -11,17 +11,9 @@ use tower::ServiceExt;
 use crate::helpers::{SECRET, spawn_app, unique_user};
 
 fn signed(secret: &str, sub: &str, exp_offset: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     let claims = json!({ "sub": sub, "exp": now + exp_offset });
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
+    jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 #[tokio::test]
@@ -97,8 +89,7 @@ async fn in_aws_the_caller_is_the_sub_claim_of_api_gateways_authorizer() {
     let app = spawn_app().await;
     let ann = app.user("ann").await;
     let tweet = app.post(&ann, "hello").await;
-    app.wait_for_timeline(&ann, |ids| ids.contains(&tweet))
-        .await;
+    app.wait_for_timeline(&ann, |ids| ids.contains(&tweet)).await;
     let mut state = app.service.state.clone();
     state.authenticator = Authenticator::ApiGateway;
     let lambda_router = lambda_router(state);
@@ -109,25 +100,13 @@ async fn in_aws_the_caller_is_the_sub_claim_of_api_gateways_authorizer() {
     assert_eq!(response.status(), StatusCode::OK);
 
     let someone_else = lambda_http::request::from_str(&rest_api_event(&path, "mallory")).unwrap();
-    assert_eq!(
-        lambda_router
-            .clone()
-            .oneshot(someone_else)
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(lambda_router.clone().oneshot(someone_else).await.unwrap().status(), StatusCode::FORBIDDEN);
 
     // Without authorizer claims (a misconfigured route) nobody is let in.
-    let mut anonymous: serde_json::Value =
-        serde_json::from_str(&rest_api_event(&path, &ann)).unwrap();
+    let mut anonymous: serde_json::Value = serde_json::from_str(&rest_api_event(&path, &ann)).unwrap();
     anonymous["requestContext"]["authorizer"] = json!({});
     let anonymous = lambda_http::request::from_str(&anonymous.to_string()).unwrap();
-    assert_eq!(
-        lambda_router.oneshot(anonymous).await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(lambda_router.oneshot(anonymous).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // The local path reads no claims from the context: a bearer token is required there.
     let reply = app.call(Method::GET, &path, None, None).await;

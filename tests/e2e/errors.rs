@@ -8,15 +8,8 @@ use crate::helpers::{Reply, TestApp, spawn_app, unique_user};
 fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.error_code(), code, "{:?}", reply.body);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    assert_eq!(
-        reply.headers["content-type"],
-        "application/json; charset=utf-8"
-    );
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(reply.headers["content-type"], "application/json; charset=utf-8");
 }
 
 /// Send a raw body with a given content type.
@@ -32,11 +25,7 @@ async fn raw(app: &TestApp, path: &str, user: &str, content_type: &str, body: Ve
         .unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    Reply { status, headers, body }
 }
 
 #[tokio::test]
@@ -68,9 +57,7 @@ async fn bodies_are_checked_for_size_then_media_type_then_syntax_then_fields() {
         json!({ "username": "x".repeat(16) }),
         json!({ "username": "ok", "display_name": "a\u{1}" }),
     ] {
-        let reply = app
-            .call(Method::POST, "/users", Some(&user), Some(body.clone()))
-            .await;
+        let reply = app.call(Method::POST, "/users", Some(&user), Some(body.clone())).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "validation_failed");
     }
 }
@@ -80,56 +67,29 @@ async fn usernames_are_unique_case_insensitively_and_profiles_are_created_once()
     let app = spawn_app().await;
     let (first, second) = (unique_user("ann"), unique_user("bob"));
     let name = format!("Ann{}", &first[first.len() - 8..]);
-    let created = app
-        .call(
-            Method::POST,
-            "/users",
-            Some(&first),
-            Some(json!({ "username": name })),
-        )
-        .await;
+    let created = app.call(Method::POST, "/users", Some(&first), Some(json!({ "username": name }))).await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert_eq!(
-        created.headers["location"],
-        format!("/users/{first}").as_str()
-    );
+    assert_eq!(created.headers["location"], format!("/users/{first}").as_str());
 
     let taken = app
-        .call(
-            Method::POST,
-            "/users",
-            Some(&second),
-            Some(json!({ "username": name.to_lowercase() })),
-        )
+        .call(Method::POST, "/users", Some(&second), Some(json!({ "username": name.to_lowercase() })))
         .await;
     assert_error(&taken, StatusCode::CONFLICT, "conflict");
-    let again = app
-        .call(
-            Method::POST,
-            "/users",
-            Some(&first),
-            Some(json!({ "username": "another" })),
-        )
-        .await;
+    let again = app.call(Method::POST, "/users", Some(&first), Some(json!({ "username": "another" }))).await;
     assert_error(&again, StatusCode::CONFLICT, "conflict");
 }
 
 #[tokio::test]
 async fn unknown_routes_methods_and_resources() {
     let app = spawn_app().await;
-    assert_error(
-        &app.call(Method::GET, "/nowhere", None, None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error(&app.call(Method::GET, "/nowhere", None, None).await, StatusCode::NOT_FOUND, "not_found");
     assert_error(
         &app.call(Method::DELETE, "/health", None, None).await,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
     );
     assert_error(
-        &app.call(Method::GET, "/users/nobody-here", None, None)
-            .await,
+        &app.call(Method::GET, "/users/nobody-here", None, None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
@@ -146,14 +106,12 @@ async fn following_rules() {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     let path = |who: &str, whom: &str| format!("/users/{who}/following/{whom}");
     assert_error(
-        &app.call(Method::PUT, &path(&ann, &ann), Some(&ann), None)
-            .await,
+        &app.call(Method::PUT, &path(&ann, &ann), Some(&ann), None).await,
         StatusCode::BAD_REQUEST,
         "validation_failed",
     );
     assert_error(
-        &app.call(Method::PUT, &path(&ann, &bob), Some(&bob), None)
-            .await,
+        &app.call(Method::PUT, &path(&ann, &bob), Some(&bob), None).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -163,8 +121,7 @@ async fn following_rules() {
         "unauthenticated",
     );
     assert_error(
-        &app.call(Method::PUT, &path(&ann, "nobody"), Some(&ann), None)
-            .await,
+        &app.call(Method::PUT, &path(&ann, "nobody"), Some(&ann), None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
@@ -172,13 +129,9 @@ async fn following_rules() {
     // Following is idempotent: twice is once, and the counters say so.
     app.follow(&ann, &bob).await;
     app.follow(&ann, &bob).await;
-    let bob_profile = app
-        .call(Method::GET, &format!("/users/{bob}"), None, None)
-        .await;
+    let bob_profile = app.call(Method::GET, &format!("/users/{bob}"), None, None).await;
     assert_eq!(bob_profile.body["followers_count"], 1);
-    let ann_profile = app
-        .call(Method::GET, &format!("/users/{ann}"), None, None)
-        .await;
+    let ann_profile = app.call(Method::GET, &format!("/users/{ann}"), None, None).await;
     assert_eq!(ann_profile.body["following_count"], 1);
 }
 
@@ -186,47 +139,18 @@ async fn following_rules() {
 async fn tweet_rules() {
     let app = spawn_app().await;
     let ann = app.user("ann").await;
-    for text in [
-        json!(""),
-        json!("   \n "),
-        json!("é".repeat(281)),
-        json!("bell \u{7}"),
-        json!(42),
-    ] {
-        let reply = app
-            .call(
-                Method::POST,
-                "/tweets",
-                Some(&ann),
-                Some(json!({ "text": text })),
-            )
-            .await;
+    for text in [json!(""), json!("   \n "), json!("é".repeat(281)), json!("bell \u{7}"), json!(42)] {
+        let reply = app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": text }))).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "validation_failed");
     }
-    let longest = app
-        .call(
-            Method::POST,
-            "/tweets",
-            Some(&ann),
-            Some(json!({ "text": "é".repeat(280) })),
-        )
-        .await;
+    let longest =
+        app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": "é".repeat(280) }))).await;
     assert_eq!(longest.status, StatusCode::CREATED);
     let id = longest.body["tweet_id"].as_str().unwrap();
-    assert_eq!(
-        longest.headers["location"],
-        format!("/tweets/{id}").as_str()
-    );
+    assert_eq!(longest.headers["location"], format!("/tweets/{id}").as_str());
 
     let no_profile = unique_user("ghost");
-    let reply = app
-        .call(
-            Method::POST,
-            "/tweets",
-            Some(&no_profile),
-            Some(json!({ "text": "hi" })),
-        )
-        .await;
+    let reply = app.call(Method::POST, "/tweets", Some(&no_profile), Some(json!({ "text": "hi" }))).await;
     assert_error(&reply, StatusCode::NOT_FOUND, "not_found");
 }
 
@@ -246,25 +170,11 @@ async fn timeline_rules() {
         "unauthenticated",
     );
     for limit in ["0", "101", "x", "-3"] {
-        let reply = app
-            .call(
-                Method::GET,
-                &timeline(&format!("?limit={limit}")),
-                Some(&ann),
-                None,
-            )
-            .await;
+        let reply = app.call(Method::GET, &timeline(&format!("?limit={limit}")), Some(&ann), None).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "validation_failed");
     }
     for cursor in ["garbage", "AAAA.BBBB", "."] {
-        let reply = app
-            .call(
-                Method::GET,
-                &timeline(&format!("?cursor={cursor}")),
-                Some(&ann),
-                None,
-            )
-            .await;
+        let reply = app.call(Method::GET, &timeline(&format!("?cursor={cursor}")), Some(&ann), None).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_cursor");
     }
 }

@@ -15,24 +15,10 @@ use crate::helpers::{TestApp, spawn_app, store_config};
 /// Every record of a table's stream so far, in the Lambda event shape.
 async fn stream_event(app: &TestApp, table: &str) -> Value {
     let dynamo = &app.service.state.dynamo;
-    let described = dynamo
-        .client()
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .unwrap();
+    let described = dynamo.client().describe_table().table_name(table).send().await.unwrap();
     let arn = described.table.unwrap().latest_stream_arn.unwrap();
-    let streams =
-        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_config(&app.prefix)).await);
-    let stream = streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap();
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_config(&app.prefix)).await);
+    let stream = streams.describe_stream().stream_arn(&arn).send().await.unwrap().stream_description.unwrap();
     let mut records = Vec::new();
     for shard in stream.shards.unwrap_or_default() {
         let iterator = streams
@@ -44,46 +30,23 @@ async fn stream_event(app: &TestApp, table: &str) -> Value {
             .await
             .unwrap()
             .shard_iterator;
-        let output = streams
-            .get_records()
-            .set_shard_iterator(iterator)
-            .send()
-            .await
-            .unwrap();
-        records.extend(
-            output
-                .records
-                .unwrap_or_default()
-                .iter()
-                .map(|r| lambda_record(&arn, r)),
-        );
+        let output = streams.get_records().set_shard_iterator(iterator).send().await.unwrap();
+        records.extend(output.records.unwrap_or_default().iter().map(|r| lambda_record(&arn, r)));
     }
     json!({ "Records": records })
 }
 
 fn engine(app: &TestApp) -> Engine {
-    Engine {
-        dynamo: app.service.state.dynamo.clone(),
-        cache: app.service.state.cache.clone(),
-    }
+    Engine { dynamo: app.service.state.dynamo.clone(), cache: app.service.state.cache.clone() }
 }
 
 /// Both stores' view of one owner's timeline.
 async fn snapshot(app: &TestApp, owner: &str) -> (Vec<TweetId>, Option<Vec<TweetId>>) {
     let owner = UserId::parse(owner).unwrap();
     let state = &app.service.state;
-    let durable = state
-        .dynamo
-        .newest(&owner, TIMELINE_CAP)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.tweet_id)
-        .collect();
-    (
-        durable,
-        state.cache.page(&owner, None, TIMELINE_CAP).await.unwrap(),
-    )
+    let durable =
+        state.dynamo.newest(&owner, TIMELINE_CAP).await.unwrap().into_iter().map(|e| e.tweet_id).collect();
+    (durable, state.cache.page(&owner, None, TIMELINE_CAP).await.unwrap())
 }
 
 #[tokio::test]
@@ -97,53 +60,30 @@ async fn a_replayed_stream_batch_leaves_every_timeline_unchanged() {
         posted.push(app.post(&author, &format!("tweet {n}")).await);
     }
     app.wait_for_timeline(&follower, |ids| ids.len() == 3).await;
-    let before = (
-        snapshot(&app, &author).await,
-        snapshot(&app, &follower).await,
-    );
+    let before = (snapshot(&app, &author).await, snapshot(&app, &follower).await);
     assert_eq!(before.1.0.len(), 3);
     assert_eq!(before.1.1.as_ref().map(Vec::len), Some(3));
 
     let event: DynamoDbEvent =
-        serde_json::from_value(stream_event(&app, &app.service.state.dynamo.tables().tweets).await)
-            .unwrap();
+        serde_json::from_value(stream_event(&app, &app.service.state.dynamo.tables().tweets).await).unwrap();
     assert_eq!(event.records.len(), 3);
     for _ in 0..2 {
         let response = engine(&app).handle(&event).await;
         assert!(response.batch_item_failures.is_empty());
     }
-    assert_eq!(
-        (
-            snapshot(&app, &author).await,
-            snapshot(&app, &follower).await
-        ),
-        before
-    );
+    assert_eq!((snapshot(&app, &author).await, snapshot(&app, &follower).await), before);
 }
 
 #[tokio::test]
 async fn the_lambda_handler_accepts_a_stream_event_captured_from_dynamodb_local() {
     let app = spawn_app().await;
     let fixture = include_str!("../fixtures/tweet-insert-event.json");
-    let event = LambdaEvent::new(
-        serde_json::from_str::<DynamoDbEvent>(fixture).unwrap(),
-        Context::default(),
-    );
+    let event = LambdaEvent::new(serde_json::from_str::<DynamoDbEvent>(fixture).unwrap(), Context::default());
     let response = engine(&app).handle_lambda(event).await.unwrap();
-    assert_eq!(
-        serde_json::to_value(&response).unwrap(),
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(serde_json::to_value(&response).unwrap(), json!({ "batchItemFailures": [] }));
 
     let record: Value = serde_json::from_str::<Value>(fixture).unwrap()["Records"][0].clone();
-    let author = record["dynamodb"]["NewImage"]["author_id"]["S"]
-        .as_str()
-        .unwrap();
-    let tweet = record["dynamodb"]["Keys"]["tweet_id"]["S"]
-        .as_str()
-        .unwrap();
-    assert_eq!(
-        snapshot(&app, author).await.0,
-        vec![TweetId::parse(tweet).unwrap()]
-    );
+    let author = record["dynamodb"]["NewImage"]["author_id"]["S"].as_str().unwrap();
+    let tweet = record["dynamodb"]["Keys"]["tweet_id"]["S"].as_str().unwrap();
+    assert_eq!(snapshot(&app, author).await.0, vec![TweetId::parse(tweet).unwrap()]);
 }

@@ -7,4 +7,5 @@ mod helpers;
 mod auth;
 mod errors;
 mod fanout;
+mod routes;
 mod timeline;

@@ -9,41 +9,20 @@ use crate::helpers::{ids, spawn_app};
 #[tokio::test]
 async fn the_author_and_followers_see_a_tweet_and_a_non_follower_does_not() {
     let app = spawn_app().await;
-    let (author, follower, stranger) = (
-        app.user("ann").await,
-        app.user("bob").await,
-        app.user("cat").await,
-    );
+    let (author, follower, stranger) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
     app.follow(&follower, &author).await;
     let tweet = app.post(&author, "hello, followers").await;
 
-    let seen = app
-        .wait_for_timeline(&follower, |ids| ids.contains(&tweet))
-        .await;
+    let seen = app.wait_for_timeline(&follower, |ids| ids.contains(&tweet)).await;
     assert_eq!(seen, vec![tweet.clone()]);
-    assert_eq!(
-        app.wait_for_timeline(&author, |ids| ids.contains(&tweet))
-            .await,
-        vec![tweet.clone()]
-    );
+    assert_eq!(app.wait_for_timeline(&author, |ids| ids.contains(&tweet)).await, vec![tweet.clone()]);
     assert!(app.timeline(&stranger).await.is_empty());
 
-    let reply = app
-        .call(
-            Method::GET,
-            &format!("/users/{follower}/timeline"),
-            Some(&follower),
-            None,
-        )
-        .await;
+    let reply = app.call(Method::GET, &format!("/users/{follower}/timeline"), Some(&follower), None).await;
     let item = &reply.body["items"][0];
     assert_eq!(item["author_id"], author.as_str());
     assert_eq!(item["text"], "hello, followers");
-    assert!(
-        item["author_username"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("ann"))
-    );
+    assert!(item["author_username"].as_str().is_some_and(|u| u.starts_with("ann")));
     assert_eq!(reply.body["next_cursor"], serde_json::Value::Null);
 }
 
@@ -53,41 +32,19 @@ async fn a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read()
     let (author, follower) = (app.user("ann").await, app.user("bob").await);
     app.follow(&follower, &author).await;
     let first = app.post(&author, "one").await;
-    app.wait_for_timeline(&follower, |ids| ids.contains(&first))
-        .await;
+    app.wait_for_timeline(&follower, |ids| ids.contains(&first)).await;
 
     flush_cache(&app.prefix).await;
     let owner = UserId::parse(&follower).unwrap();
-    assert_eq!(
-        app.service
-            .state
-            .cache
-            .page(&owner, None, 10)
-            .await
-            .unwrap(),
-        None,
-        "flushed"
-    );
+    assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap(), None, "flushed");
 
     assert_eq!(app.timeline(&follower).await, vec![first.clone()]);
-    let cached = app
-        .service
-        .state
-        .cache
-        .page(&owner, None, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        cached,
-        Some(vec![TweetId::parse(&first).unwrap()]),
-        "refilled by the read"
-    );
+    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap();
+    assert_eq!(cached, Some(vec![TweetId::parse(&first).unwrap()]), "refilled by the read");
 
     // A cached timeline now gets new tweets from the fan-out directly.
     let second = app.post(&author, "two").await;
-    let seen = app
-        .wait_for_timeline(&follower, |ids| ids.contains(&second))
-        .await;
+    let seen = app.wait_for_timeline(&follower, |ids| ids.contains(&second)).await;
     assert_eq!(seen, vec![second, first]);
 }
 
@@ -118,23 +75,11 @@ async fn pages_follow_the_cursor_newest_first_without_gaps_or_repeats() {
 
 /// Delete every Redis key of one test's namespace (a `FLUSHALL` limited to this test).
 pub async fn flush_cache(prefix: &str) {
-    let url =
-        std::env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let mut connection = redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let url = std::env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut connection = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut connection).await.unwrap();
     if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut connection)
-            .await
-            .unwrap();
+        let _: () = redis::cmd("DEL").arg(keys).query_async(&mut connection).await.unwrap();
     }
 }

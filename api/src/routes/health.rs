@@ -17,10 +17,7 @@ pub async fn health(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let dependencies = json!({ "dynamodb": word(dynamodb.is_ok()), "redis": word(redis.is_ok()) });
     if dynamodb.is_ok() && redis.is_ok() {
-        json_response(
-            StatusCode::OK,
-            &json!({ "status": "ok", "dependencies": dependencies }),
-        )
+        json_response(StatusCode::OK, &json!({ "status": "ok", "dependencies": dependencies }))
     } else {
         let error = json!({ "code": "unavailable", "message": "a dependency is unavailable" });
         let body = json!({ "status": "degraded", "dependencies": dependencies, "error": error });

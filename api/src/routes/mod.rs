@@ -23,13 +23,7 @@ struct PageBody<T> {
 /// Serve a page, sealing its next position for the listing `scope`.
 fn page_response<T: Serialize>(cursors: &CursorKey, scope: &str, page: Page<T>) -> Response {
     let next_cursor = page.next.map(|position| cursors.seal(scope, &position));
-    json_response(
-        StatusCode::OK,
-        &PageBody {
-            items: page.items,
-            next_cursor,
-        },
-    )
+    json_response(StatusCode::OK, &PageBody { items: page.items, next_cursor })
 }
 
 /// `201 Created` with the new resource and where it lives.

@@ -21,14 +21,6 @@ pub async fn home(
     caller.must_be(&owner)?;
     let scope = format!("timeline:{owner}");
     let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
-    let page = read_home(
-        &state.cache,
-        &state.dynamo,
-        &state.dynamo,
-        &owner,
-        before,
-        paging.limit,
-    )
-    .await?;
+    let page = read_home(&state.cache, &state.dynamo, &state.dynamo, &owner, before, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
 }

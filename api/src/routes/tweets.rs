@@ -1,9 +1,11 @@
 //! Tweets: post, read, delete, and an author's own.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use timeline_model::limits::IdempotencyKey;
+use timeline_model::posting::Poster;
 use timeline_model::service;
 use timeline_model::{NewTweet, TweetId, TweetText};
 
@@ -21,19 +23,26 @@ pub struct PostTweet {
 pub async fn create(
     State(state): State<AppState>,
     caller: Principal,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<PostTweet>,
 ) -> Result<Response, ApiError> {
-    let new = NewTweet {
-        text: TweetText::parse(&body.text)?,
+    let new = NewTweet { text: TweetText::parse(&body.text)? };
+    let key = match headers.get("idempotency-key") {
+        Some(raw) => Some(IdempotencyKey::parse(raw.to_str().unwrap_or_default())?),
+        None => None,
     };
-    let tweet = service::post_tweet(&state.dynamo, &state.dynamo, &caller.user_id, new).await?;
+    let poster = Poster {
+        users: &state.dynamo,
+        tweets: &state.dynamo,
+        keys: &state.dynamo,
+        limiter: &state.cache,
+        limit: state.post_limit,
+    };
+    let tweet = poster.post(&caller.user_id, new, key.as_ref()).await?;
     Ok(created(format!("/tweets/{}", tweet.tweet_id), &tweet))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let tweet = service::tweet(&state.dynamo, &tweet_id(&id)?).await?;
     Ok(json_response(StatusCode::OK, &tweet))
 }
@@ -55,8 +64,7 @@ pub async fn by_author(
     let author = user_id(&id)?;
     let scope = format!("tweets:{author}");
     let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
-    let page =
-        service::author_tweets(&state.dynamo, &state.dynamo, &author, before, paging.limit).await?;
+    let page = service::author_tweets(&state.dynamo, &state.dynamo, &author, before, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
 }
 
@@ -70,7 +78,5 @@ pub fn open_tweet_cursor(
         return Ok(None);
     };
     let position = state.cursors.open(scope, cursor)?;
-    TweetId::parse(&position)
-        .map(Some)
-        .map_err(|_| ApiError::InvalidCursor)
+    TweetId::parse(&position).map(Some).map_err(|_| ApiError::InvalidCursor)
 }

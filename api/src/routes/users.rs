@@ -27,15 +27,11 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let username = Username::parse(&body.username)?;
     let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or_default())?;
-    let user =
-        service::create_profile(&state.dynamo, caller.user_id, username, display_name).await?;
+    let user = service::create_profile(&state.dynamo, caller.user_id, username, display_name).await?;
     Ok(created(format!("/users/{}", user.user_id), &user))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let user = service::profile(&state.dynamo, &user_id(&id)?).await?;
     Ok(json_response(StatusCode::OK, &user))
 }
@@ -103,20 +99,12 @@ async fn follow_list(
     let user = user_id(&id)?;
     let scope = format!("{direction:?}:{user}");
     let after = match &paging.cursor {
-        Some(cursor) => Some(
-            UserId::parse(&state.cursors.open(&scope, cursor)?)
-                .map_err(|_| ApiError::InvalidCursor)?,
-        ),
+        Some(cursor) => {
+            Some(UserId::parse(&state.cursors.open(&scope, cursor)?).map_err(|_| ApiError::InvalidCursor)?)
+        }
         None => None,
     };
-    let page = service::follow_list(
-        &state.dynamo,
-        &state.dynamo,
-        &user,
-        direction,
-        after,
-        paging.limit,
-    )
-    .await?;
+    let page =
+        service::follow_list(&state.dynamo, &state.dynamo, &user, direction, after, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
 }

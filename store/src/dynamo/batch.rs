@@ -23,24 +23,14 @@ const GET_CHUNK: usize = 100;
 const CONCURRENCY: usize = 8;
 
 /// Write every request (puts or deletes) to `table`, 25 at a time, `CONCURRENCY` batches at once.
-pub async fn write_all(
-    client: &Client,
-    table: &str,
-    requests: Vec<WriteRequest>,
-) -> StoreResult<()> {
+pub async fn write_all(client: &Client, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {
     let chunks: Vec<Vec<WriteRequest>> = requests.chunks(WRITE_CHUNK).map(<[_]>::to_vec).collect();
     stream::iter(chunks)
         .map(|chunk| {
             until_processed(chunk, Backoff::WRITES, move |pending| async move {
-                let output = client
-                    .batch_write_item()
-                    .request_items(table, pending)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                let unprocessed = output
-                    .unprocessed_items
-                    .and_then(|mut by_table| by_table.remove(table));
+                let output =
+                    client.batch_write_item().request_items(table, pending).send().await.map_err(classify)?;
+                let unprocessed = output.unprocessed_items.and_then(|mut by_table| by_table.remove(table));
                 Ok((unprocessed.unwrap_or_default(), Vec::<()>::new()))
             })
         })
@@ -61,22 +51,11 @@ pub async fn get_all(client: &Client, table: &str, keys: Vec<Item>) -> StoreResu
                     .consistent_read(true)
                     .build()
                     .expect("keys are set");
-                let output = client
-                    .batch_get_item()
-                    .request_items(table, request)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                let unprocessed = output
-                    .unprocessed_keys
-                    .and_then(|mut by_table| by_table.remove(table));
-                let items = output
-                    .responses
-                    .and_then(|mut by_table| by_table.remove(table));
-                Ok((
-                    unprocessed.map(|k| k.keys).unwrap_or_default(),
-                    items.unwrap_or_default(),
-                ))
+                let output =
+                    client.batch_get_item().request_items(table, request).send().await.map_err(classify)?;
+                let unprocessed = output.unprocessed_keys.and_then(|mut by_table| by_table.remove(table));
+                let items = output.responses.and_then(|mut by_table| by_table.remove(table));
+                Ok((unprocessed.map(|k| k.keys).unwrap_or_default(), items.unwrap_or_default()))
             })
         })
         .buffer_unordered(CONCURRENCY)
@@ -104,11 +83,7 @@ where
             return Ok(gathered);
         }
         metrics::counter!(telemetry::FANOUT_RETRIES).increment(1);
-        tracing::debug!(
-            attempt,
-            left = unprocessed.len(),
-            "retrying unprocessed batch items"
-        );
+        tracing::debug!(attempt, left = unprocessed.len(), "retrying unprocessed batch items");
         pending = unprocessed;
         backoff.wait(attempt).await;
     }
@@ -125,11 +100,8 @@ mod tests {
 
     use super::*;
 
-    const FAST: Backoff = Backoff {
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(2),
-        max_attempts: 5,
-    };
+    const FAST: Backoff =
+        Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(2), max_attempts: 5 };
 
     #[tokio::test]
     async fn unprocessed_items_are_sent_again_until_none_are_left() {
@@ -137,30 +109,26 @@ mod tests {
         let done = until_processed((1..=25).collect(), FAST, |batch: Vec<u32>| {
             sent.lock().unwrap().push(batch.clone());
             // A throttled table processes half of each batch, and small batches whole.
-            let split = if batch.len() <= 2 {
-                batch.len()
-            } else {
-                batch.len() / 2
-            };
+            let split = if batch.len() <= 2 { batch.len() } else { batch.len() / 2 };
             let (written, unprocessed) = (batch[..split].to_vec(), batch[split..].to_vec());
             async move { Ok((unprocessed, written)) }
         })
         .await
         .unwrap();
         let batches = sent.into_inner().unwrap();
-        assert_eq!(
-            batches.iter().map(Vec::len).collect::<Vec<_>>(),
-            vec![25, 13, 7, 4, 2]
-        );
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![25, 13, 7, 4, 2]);
         assert_eq!(done.len(), 25);
     }
 
     #[tokio::test]
     async fn items_left_after_the_last_retry_are_reported_as_throttling() {
-        let outcome = until_processed(vec![1, 2, 3], FAST, |batch: Vec<u32>| async move {
-            Ok((batch, Vec::<u32>::new()))
-        })
-        .await;
+        let outcome =
+            until_processed(
+                vec![1, 2, 3],
+                FAST,
+                |batch: Vec<u32>| async move { Ok((batch, Vec::<u32>::new())) },
+            )
+            .await;
         assert!(matches!(outcome, Err(StoreError::Throttled { .. })));
     }
 }

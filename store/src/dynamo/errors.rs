@@ -20,24 +20,15 @@ where
     let throttled = error.code().is_some_and(|code| THROTTLING.contains(&code));
     let source = Box::new(error);
     if throttled {
-        StoreError::Throttled {
-            backend: Backend::DynamoDb,
-            source,
-        }
+        StoreError::Throttled { backend: Backend::DynamoDb, source }
     } else {
-        StoreError::Unavailable {
-            backend: Backend::DynamoDb,
-            source,
-        }
+        StoreError::Unavailable { backend: Backend::DynamoDb, source }
     }
 }
 
 /// An item that does not decode into the domain.
 pub fn corrupt(what: &'static str, error: serde_dynamo::Error) -> StoreError {
-    StoreError::Corrupt {
-        what,
-        source: Box::new(error),
-    }
+    StoreError::Corrupt { what, source: Box::new(error) }
 }
 
 /// Whether a service error carries this code (conditional check failures, conflicts).

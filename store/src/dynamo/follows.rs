@@ -21,14 +21,8 @@ struct FollowItem<'a> {
 impl Dynamo {
     fn edge_key(edge: &Follow) -> Item {
         Item::from([
-            (
-                "followee_id".to_owned(),
-                AttributeValue::S(edge.followee_id.to_string()),
-            ),
-            (
-                "follower_id".to_owned(),
-                AttributeValue::S(edge.follower_id.to_string()),
-            ),
+            ("followee_id".to_owned(), AttributeValue::S(edge.followee_id.to_string())),
+            ("follower_id".to_owned(), AttributeValue::S(edge.follower_id.to_string())),
         ])
     }
 
@@ -102,8 +96,7 @@ impl Dynamo {
             .expression_attribute_values(":p", AttributeValue::S(partition_value.to_string()));
         if let Some(after) = after {
             condition.push_str(&format!(" AND {sort_name} > :after"));
-            query =
-                query.expression_attribute_values(":after", AttributeValue::S(after.to_string()));
+            query = query.expression_attribute_values(":after", AttributeValue::S(after.to_string()));
         }
         query.key_condition_expression(condition)
     }
@@ -111,18 +104,8 @@ impl Dynamo {
 
 impl Follows for Dynamo {
     async fn follow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
-        let item = to_item(
-            "follow",
-            &FollowItem {
-                edge,
-                created_at: Timestamp::now(),
-            },
-        )?;
-        let put = conditional_put(
-            &self.tables.follows,
-            item,
-            "attribute_not_exists(follower_id)",
-        );
+        let item = to_item("follow", &FollowItem { edge, created_at: Timestamp::now() })?;
+        let put = conditional_put(&self.tables.follows, item, "attribute_not_exists(follower_id)");
         self.change_edge(put, edge, 1).await
     }
 
@@ -133,12 +116,7 @@ impl Follows for Dynamo {
             .condition_expression("attribute_exists(follower_id)")
             .build()
             .expect("table and key are set");
-        self.change_edge(
-            TransactWriteItem::builder().delete(delete).build(),
-            edge,
-            -1,
-        )
-        .await
+        self.change_edge(TransactWriteItem::builder().delete(delete).build(), edge, -1).await
     }
 
     async fn followers(
@@ -157,11 +135,8 @@ impl Follows for Dynamo {
         after: Option<&UserId>,
         limit: usize,
     ) -> StoreResult<Vec<UserId>> {
-        let query = self.edges_query(
-            Some(FOLLOWS_BY_FOLLOWER),
-            ("follower_id", user),
-            ("followee_id", after),
-        );
+        let query =
+            self.edges_query(Some(FOLLOWS_BY_FOLLOWER), ("follower_id", user), ("followee_id", after));
         self.user_ids(query, "followee_id", limit).await
     }
 }

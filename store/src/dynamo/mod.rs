@@ -3,11 +3,12 @@
 //! - `tables`: table names and their one definition, created idempotently.
 //! - `errors`: SDK errors classified by code into `StoreError`.
 //! - `batch`: BatchWriteItem and BatchGetItem with unprocessed-item retries.
-//! - `users`, `follows`, `tweets`, `timelines`: one port each.
+//! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
 
 mod batch;
 mod errors;
 mod follows;
+mod idempotency;
 mod requests;
 mod tables;
 mod timelines;
@@ -28,17 +29,10 @@ use crate::config::StoreConfig;
 pub async fn sdk_config(config: &StoreConfig) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(endpoint) = &config.dynamodb_endpoint {
-        loader = loader
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"));
+        loader = loader.endpoint_url(endpoint).region(Region::new("us-east-1"));
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "timeline-local",
-            ));
+            loader =
+                loader.credentials_provider(Credentials::new("local", "local", None, None, "timeline-local"));
         }
     }
     loader.load().await
@@ -55,10 +49,7 @@ impl Dynamo {
     /// Build the client once per process.
     pub async fn connect(config: &StoreConfig) -> Self {
         let sdk = sdk_config(config).await;
-        Self {
-            client: Client::new(&sdk),
-            tables: TableNames::with_prefix(&config.table_prefix),
-        }
+        Self { client: Client::new(&sdk), tables: TableNames::with_prefix(&config.table_prefix) }
     }
 
     pub fn tables(&self) -> &TableNames {
@@ -71,12 +62,7 @@ impl Dynamo {
 
     /// Check that the service answers and the tables exist (for `GET /health?deep=true`).
     pub async fn ping(&self) -> timeline_model::ports::StoreResult<()> {
-        self.client
-            .describe_table()
-            .table_name(&self.tables.users)
-            .send()
-            .await
-            .map_err(errors::classify)?;
+        self.client.describe_table().table_name(&self.tables.users).send().await.map_err(errors::classify)?;
         Ok(())
     }
 

@@ -18,13 +18,8 @@ pub async fn query_up_to(query: QueryFluentBuilder, limit: usize) -> StoreResult
     let mut start = None;
     loop {
         let page_limit = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
-        let output = query
-            .clone()
-            .set_exclusive_start_key(start)
-            .limit(page_limit)
-            .send()
-            .await
-            .map_err(classify)?;
+        let output =
+            query.clone().set_exclusive_start_key(start).limit(page_limit).send().await.map_err(classify)?;
         items.extend(output.items.unwrap_or_default());
         start = output.last_evaluated_key;
         if start.is_none() || items.len() >= limit {
@@ -46,23 +41,14 @@ pub enum Transacted {
 pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> StoreResult<Transacted> {
     let backoff = Backoff::WRITES;
     for attempt in 1..=backoff.max_attempts {
-        let error = match client
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await
-        {
+        let error = match client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
             Ok(_) => return Ok(Transacted::Done),
             Err(error) => error,
         };
         let codes: Option<Vec<Option<String>>> = match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-                cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().map(str::to_owned))
-                    .collect(),
-            ),
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                Some(cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
+            }
             Some(TransactWriteItemsError::TransactionInProgressException(_)) => Some(Vec::new()),
             _ => None,
         };
@@ -81,10 +67,7 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> StoreRe
         tracing::debug!(attempt, ?codes, "transaction cancelled; retrying");
         backoff.wait(attempt).await;
     }
-    Err(StoreError::Throttled {
-        backend: Backend::DynamoDb,
-        source: "transaction kept conflicting".into(),
-    })
+    Err(StoreError::Throttled { backend: Backend::DynamoDb, source: "transaction kept conflicting".into() })
 }
 
 /// Encode a value as an item.
@@ -98,12 +81,6 @@ pub fn from_item<T: DeserializeOwned>(what: &'static str, item: Item) -> StoreRe
 }
 
 /// Decode every item.
-pub fn from_items<T: DeserializeOwned>(
-    what: &'static str,
-    items: Vec<Item>,
-) -> StoreResult<Vec<T>> {
-    items
-        .into_iter()
-        .map(|item| from_item(what, item))
-        .collect()
+pub fn from_items<T: DeserializeOwned>(what: &'static str, items: Vec<Item>) -> StoreResult<Vec<T>> {
+    items.into_iter().map(|item| from_item(what, item)).collect()
 }

@@ -4,8 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use futures::future::try_join_all;
 use timeline_model::ports::StoreResult;
@@ -54,13 +53,7 @@ struct TableSpec<'a> {
 
 fn specs(names: &TableNames) -> [TableSpec<'_>; 6] {
     [
-        TableSpec {
-            name: &names.users,
-            key: ("user_id", None),
-            index: None,
-            stream: None,
-            ttl: false,
-        },
+        TableSpec { name: &names.users, key: ("user_id", None), index: None, stream: None, ttl: false },
         TableSpec {
             name: &names.usernames,
             key: ("username_lower", None),
@@ -127,11 +120,7 @@ async fn create(client: &Client, spec: &TableSpec<'_>) -> StoreResult<()> {
             GlobalSecondaryIndex::builder()
                 .index_name(index)
                 .set_key_schema(Some(key_schema(hash, Some(range))))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .expect("index definition is complete"),
         );

@@ -10,14 +10,8 @@ use super::requests::{from_items, query_up_to, to_item};
 
 fn entry_key(entry: &TimelineEntry) -> Item {
     Item::from([
-        (
-            "owner_id".to_owned(),
-            AttributeValue::S(entry.owner_id.to_string()),
-        ),
-        (
-            "tweet_id".to_owned(),
-            AttributeValue::S(entry.tweet_id.to_string()),
-        ),
+        ("owner_id".to_owned(), AttributeValue::S(entry.owner_id.to_string())),
+        ("tweet_id".to_owned(), AttributeValue::S(entry.tweet_id.to_string())),
     ])
 }
 
@@ -53,10 +47,8 @@ impl TimelineStore for Dynamo {
         let requests = entries
             .iter()
             .map(|entry| {
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(entry_key(entry)))
-                    .build()
-                    .expect("key is set");
+                let delete =
+                    DeleteRequest::builder().set_key(Some(entry_key(entry))).build().expect("key is set");
                 WriteRequest::builder().delete_request(delete).build()
             })
             .collect();

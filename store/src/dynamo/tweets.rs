@@ -26,9 +26,7 @@ impl Tweets for Dynamo {
             .send()
             .await;
         match result {
-            Err(error) if !has_code(&error, "ConditionalCheckFailedException") => {
-                Err(classify(error))
-            }
+            Err(error) if !has_code(&error, "ConditionalCheckFailedException") => Err(classify(error)),
             _ => Ok(()),
         }
     }
@@ -47,12 +45,7 @@ impl Tweets for Dynamo {
     }
 
     async fn get_many(&self, ids: &[TweetId]) -> StoreResult<Vec<Tweet>> {
-        let items = get_all(
-            &self.client,
-            &self.tables.tweets,
-            ids.iter().map(tweet_key).collect(),
-        )
-        .await?;
+        let items = get_all(&self.client, &self.tables.tweets, ids.iter().map(tweet_key).collect()).await?;
         from_items("tweet", items)
     }
 
@@ -83,8 +76,7 @@ impl Tweets for Dynamo {
             .expression_attribute_values(":author", AttributeValue::S(author.to_string()));
         if let Some(before) = before {
             condition.push_str(" AND tweet_id < :before");
-            query =
-                query.expression_attribute_values(":before", AttributeValue::S(before.to_string()));
+            query = query.expression_attribute_values(":before", AttributeValue::S(before.to_string()));
         }
         let items = query_up_to(query.key_condition_expression(condition), limit).await?;
         from_items("tweet", items)

@@ -34,16 +34,10 @@ pub(super) fn conditional_put(table: &str, item: Item, condition: &str) -> Trans
 
 impl Users for Dynamo {
     async fn create(&self, user: &User) -> StoreResult<CreateProfile> {
-        let claim = UsernameClaim {
-            username_lower: user.username.canonical(),
-            user_id: user.user_id.clone(),
-        };
+        let claim =
+            UsernameClaim { username_lower: user.username.canonical(), user_id: user.user_id.clone() };
         let items = vec![
-            conditional_put(
-                &self.tables.users,
-                to_item("user", user)?,
-                "attribute_not_exists(user_id)",
-            ),
+            conditional_put(&self.tables.users, to_item("user", user)?, "attribute_not_exists(user_id)"),
             conditional_put(
                 &self.tables.usernames,
                 to_item("username", &claim)?,
@@ -52,9 +46,7 @@ impl Users for Dynamo {
         ];
         Ok(match transact(&self.client, items).await? {
             Transacted::Done => CreateProfile::Created,
-            Transacted::ConditionFailed(failed) if failed.contains(&0) => {
-                CreateProfile::ProfileExists
-            }
+            Transacted::ConditionFailed(failed) if failed.contains(&0) => CreateProfile::ProfileExists,
             Transacted::ConditionFailed(_) => CreateProfile::UsernameTaken,
         })
     }
@@ -73,10 +65,7 @@ impl Users for Dynamo {
     }
 
     async fn find_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
-        let key = Item::from([(
-            "username_lower".to_owned(),
-            AttributeValue::S(username.canonical()),
-        )]);
+        let key = Item::from([("username_lower".to_owned(), AttributeValue::S(username.canonical()))]);
         let output = self
             .client
             .get_item()
@@ -94,12 +83,7 @@ impl Users for Dynamo {
     }
 
     async fn get_many(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
-        let items = get_all(
-            &self.client,
-            &self.tables.users,
-            ids.iter().map(user_key).collect(),
-        )
-        .await?;
+        let items = get_all(&self.client, &self.tables.users, ids.iter().map(user_key).collect()).await?;
         let mut found: Vec<User> = from_items("user", items)?;
         // BatchGetItem answers in any order; callers page in ID order.
         found.sort_by_key(|user| ids.iter().position(|id| *id == user.user_id));

@@ -4,6 +4,7 @@
 //! - `tls:{owner}`: the timeline's state, `filling` or `ready`; its presence means "cached".
 //! - `tl:{owner}`: sorted set of tweet IDs, newest last, trimmed to the cap.
 //! - `tw:<tweet_id>`: the tweet's JSON body, written once per tweet.
+//! - `rl:{user}`: the user's recent posts, for the posting rate limit.
 //!
 //! Timelines and bodies idle out after `IDLE_TTL`; each read refreshes the timeline's TTL, so
 //! only active readers keep a cached timeline, and the fan-out only writes those.
@@ -14,8 +15,9 @@ mod scripts;
 use std::time::Duration;
 
 use redis::{Pipeline, RedisError, Script};
-use timeline_model::ports::{Backend, StoreError, StoreResult, TimelineCache};
-use timeline_model::{TIMELINE_CAP, TimelineEntry, Tweet, TweetId, UserId};
+use timeline_model::limits::RateLimit;
+use timeline_model::ports::{Admission, Backend, RateLimiter, StoreError, StoreResult, TimelineCache};
+use timeline_model::{TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 
 pub use connection::Connection;
 
@@ -34,13 +36,9 @@ pub struct RedisCache {
 
 impl RedisCache {
     pub async fn connect(config: &StoreConfig) -> StoreResult<Self> {
-        let connection = Connection::open(&config.redis_url, config.redis_cluster)
-            .await
-            .map_err(unavailable)?;
-        Ok(Self {
-            connection,
-            prefix: config.table_prefix.clone(),
-        })
+        let connection =
+            Connection::open(&config.redis_url, config.redis_cluster).await.map_err(unavailable)?;
+        Ok(Self { connection, prefix: config.table_prefix.clone() })
     }
 
     fn state_key(&self, owner: &UserId) -> String {
@@ -66,16 +64,9 @@ impl RedisCache {
         match pipeline.query_async(&mut connection).await {
             Err(error) if error.code() == Some("NOSCRIPT") => {
                 for script in scripts {
-                    script
-                        .prepare_invoke()
-                        .load_async(&mut connection)
-                        .await
-                        .map_err(unavailable)?;
+                    script.prepare_invoke().load_async(&mut connection).await.map_err(unavailable)?;
                 }
-                pipeline
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(unavailable)
+                pipeline.query_async(&mut connection).await.map_err(unavailable)
             }
             result => result.map_err(unavailable),
         }
@@ -84,30 +75,19 @@ impl RedisCache {
     /// Check the connection (for `GET /health?deep=true`).
     pub async fn ping(&self) -> StoreResult<()> {
         let mut connection = self.connection.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-            .map(drop)
-            .map_err(unavailable)
+        redis::cmd("PING").query_async::<String>(&mut connection).await.map(drop).map_err(unavailable)
     }
 
     /// Drop every cached key of one owner's timeline (tests and the replay tool use this).
     pub async fn evict(&self, owner: &UserId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
-        pipeline
-            .del(self.state_key(owner))
-            .ignore()
-            .del(self.timeline_key(owner))
-            .ignore();
+        pipeline.del(self.state_key(owner)).ignore().del(self.timeline_key(owner)).ignore();
         self.run(&pipeline, &[]).await
     }
 }
 
 fn unavailable(error: RedisError) -> StoreError {
-    StoreError::Unavailable {
-        backend: Backend::Redis,
-        source: Box::new(error),
-    }
+    StoreError::Unavailable { backend: Backend::Redis, source: Box::new(error) }
 }
 
 fn ttl_seconds() -> u64 {
@@ -145,12 +125,7 @@ impl TimelineCache for RedisCache {
             return Ok(None);
         }
         metrics::counter!(telemetry::TIMELINE_CACHE_HITS).increment(1);
-        Ok(Some(
-            members
-                .iter()
-                .filter_map(|m| TweetId::parse(m).ok())
-                .collect(),
-        ))
+        Ok(Some(members.iter().filter_map(|m| TweetId::parse(m).ok()).collect()))
     }
 
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
@@ -168,10 +143,7 @@ impl TimelineCache for RedisCache {
 
     async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
         let mut invocation = scripts::FINISH_FILL.key(self.state_key(owner));
-        invocation
-            .key(self.timeline_key(owner))
-            .arg(ttl_seconds())
-            .arg(TIMELINE_CAP);
+        invocation.key(self.timeline_key(owner)).arg(ttl_seconds()).arg(TIMELINE_CAP);
         for id in ids {
             invocation.arg(id.to_string());
         }
@@ -203,12 +175,7 @@ impl TimelineCache for RedisCache {
         }
         let mut pipeline = redis::pipe();
         for entry in entries {
-            pipeline
-                .zrem(
-                    self.timeline_key(&entry.owner_id),
-                    entry.tweet_id.to_string(),
-                )
-                .ignore();
+            pipeline.zrem(self.timeline_key(&entry.owner_id), entry.tweet_id.to_string()).ignore();
         }
         self.run(&pipeline, &[]).await
     }
@@ -223,10 +190,7 @@ impl TimelineCache for RedisCache {
             pipeline.get(self.tweet_key(id));
         }
         let bodies: Vec<Option<String>> = self.run(&pipeline, &[]).await?;
-        Ok(bodies
-            .into_iter()
-            .map(|body| body.and_then(|json| serde_json::from_str(&json).ok()))
-            .collect())
+        Ok(bodies.into_iter().map(|body| body.and_then(|json| serde_json::from_str(&json).ok())).collect())
     }
 
     async fn put_tweets(&self, tweets: &[Tweet]) -> StoreResult<()> {
@@ -235,13 +199,9 @@ impl TimelineCache for RedisCache {
         }
         let mut pipeline = redis::pipe();
         for tweet in tweets {
-            let json = serde_json::to_string(tweet).map_err(|e| StoreError::Corrupt {
-                what: "tweet",
-                source: Box::new(e),
-            })?;
-            pipeline
-                .set_ex(self.tweet_key(&tweet.tweet_id), json, ttl_seconds())
-                .ignore();
+            let json = serde_json::to_string(tweet)
+                .map_err(|e| StoreError::Corrupt { what: "tweet", source: Box::new(e) })?;
+            pipeline.set_ex(self.tweet_key(&tweet.tweet_id), json, ttl_seconds()).ignore();
         }
         self.run(&pipeline, &[]).await
     }
@@ -250,5 +210,26 @@ impl TimelineCache for RedisCache {
         let mut pipeline = redis::pipe();
         pipeline.del(self.tweet_key(id)).ignore();
         self.run(&pipeline, &[]).await
+    }
+}
+
+impl RateLimiter for RedisCache {
+    async fn admit(&self, user: &UserId, limit: &RateLimit) -> StoreResult<Admission> {
+        let now = Timestamp::now().unix_millis();
+        let mut invocation = scripts::ADMIT.key(format!("{}rl:{{{user}}}", self.prefix));
+        // A ULID member keeps two posts in the same millisecond apart.
+        invocation
+            .arg(now)
+            .arg(limit.window.as_millis() as u64)
+            .arg(limit.max)
+            .arg(TweetId::generate().to_string());
+        let mut pipeline = redis::pipe();
+        pipeline.invoke_script(&invocation);
+        let (wait_ms,): (u64,) = self.run(&pipeline, &[&scripts::ADMIT]).await?;
+        Ok(if wait_ms == 0 {
+            Admission::Allowed
+        } else {
+            Admission::Refused { retry_after: Duration::from_millis(wait_ms) }
+        })
     }
 }

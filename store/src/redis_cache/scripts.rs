@@ -57,3 +57,22 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
         ",
     )
 });
+
+/// A sliding-window log of one user's posts (KEYS[1]): drop entries older than the window
+/// ARGV[2] ms before now ARGV[1]; if ARGV[3] remain, return the ms until the oldest leaves;
+/// otherwise log ARGV[4] and return 0.
+pub static ADMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local now, window, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        if redis.call('ZCARD', KEYS[1]) >= max then
+            local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            return math.max(1, tonumber(oldest[2]) + window - now)
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], window)
+        return 0
+        ",
+    )
+});
