@@ -31,10 +31,10 @@ impl<U: Users, T: Tweets, K: IdempotencyKeys, R: RateLimiter> Poster<'_, U, T, K
         key: Option<&IdempotencyKey>,
     ) -> DomainResult<Tweet> {
         let profile = self.users.get(author).await?.ok_or(DomainError::NotFound(Missing::CallerProfile))?;
-        if let Some(key) = key {
-            if let Some(earlier) = self.keys.get(author, key).await? {
-                return self.replay(author, key, earlier, &new).await;
-            }
+        if let Some(key) = key
+            && let Some(earlier) = self.keys.get(author, key).await?
+        {
+            return self.replay(author, key, earlier, &new).await;
         }
         self.admit(author).await?;
         let tweet = Tweet::compose(&profile, new);
