@@ -18,16 +18,32 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub service: LocalService,
     pub prefix: String,
+    pub redis: Redis,
+}
+
+/// Which Redis the cache runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redis {
+    Standalone,
+    /// The local 3-master cluster, as ElastiCache Serverless is a cluster.
+    Cluster,
+}
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
 /// Where the tests find the services (`make test` starts them).
-pub fn store_config(prefix: &str) -> StoreConfig {
-    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+pub fn store_config(prefix: &str, redis: Redis) -> StoreConfig {
+    let (redis_url, redis_cluster) = match redis {
+        Redis::Standalone => (var("TIMELINE_REDIS_URL", StoreConfig::DEFAULT_REDIS_URL), false),
+        Redis::Cluster => (var("TIMELINE_REDIS_CLUSTER_URL", "redis://127.0.0.1:7000"), true),
+    };
     StoreConfig {
         dynamodb_endpoint: Some(var("TIMELINE_DYNAMODB_ENDPOINT", DEFAULT_DYNAMODB_ENDPOINT)),
         table_prefix: prefix.to_owned(),
-        redis_url: var("TIMELINE_REDIS_URL", StoreConfig::DEFAULT_REDIS_URL),
-        redis_cluster: false,
+        redis_url,
+        redis_cluster,
     }
 }
 
@@ -37,22 +53,35 @@ pub fn unique_prefix() -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_limit(None).await
+    spawn_app_on(Redis::Standalone, None).await
 }
 
-/// A service with a posting rate limit (`spawn_app` has none, as load tests run).
-pub async fn spawn_app_with_limit(post_limit: Option<RateLimit>) -> TestApp {
+/// A service on the given Redis, with a posting rate limit (`spawn_app` has none, as load
+/// tests and acceptance runs do).
+pub async fn spawn_app_on(redis: Redis, post_limit: Option<RateLimit>) -> TestApp {
+    // `RUST_LOG=debug cargo test` shows the service's logs beside a failing test.
+    static LOGS: std::sync::Once = std::sync::Once::new();
+    LOGS.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+        tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
+    });
     let prefix = unique_prefix();
     let settings = LocalSettings {
         http_addr: "127.0.0.1:0".into(),
         jwt_secret: SECRET.into(),
-        store: store_config(&prefix),
+        store: store_config(&prefix, redis),
         post_limit,
     };
     let service = start(&settings)
         .await
         .expect("the service starts (are DynamoDB Local and Redis running? `make services`)");
-    TestApp { base: format!("http://{}", service.addr), client: reqwest::Client::new(), service, prefix }
+    TestApp {
+        base: format!("http://{}", service.addr),
+        client: reqwest::Client::new(),
+        service,
+        prefix,
+        redis,
+    }
 }
 
 /// A user ID no other test uses.
@@ -147,4 +176,56 @@ pub fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|t| t["tweet_id"].as_str().expect("tweet_id").to_owned())
         .collect()
+}
+
+/// Define a test that runs once on standalone Redis and once on the cluster: the body is an
+/// async function taking the spawned `TestApp`.
+macro_rules! on_both_redis {
+    ($($name:ident => $body:ident;)*) => {
+        $(
+            mod $name {
+                use crate::helpers::{Redis, spawn_app_on};
+
+                #[tokio::test]
+                async fn standalone() {
+                    super::$body(spawn_app_on(Redis::Standalone, None).await).await;
+                }
+
+                #[tokio::test]
+                async fn cluster() {
+                    super::$body(spawn_app_on(Redis::Cluster, None).await).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_redis;
+
+/// Delete every Redis key of this app's namespace, on every node: a `FLUSHALL` that spares the
+/// tests running beside it.
+pub async fn flush_cache(app: &TestApp) {
+    let config = store_config(&app.prefix, app.redis);
+    let mut nodes = vec![config.redis_url.clone()];
+    if app.redis == Redis::Cluster {
+        let mut first = redis::Client::open(config.redis_url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let listing: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut first).await.unwrap();
+        nodes = listing
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(1))
+            .map(|address| format!("redis://{}", address.split('@').next().unwrap_or(address)))
+            .collect();
+    }
+    for node in nodes {
+        let mut connection =
+            redis::Client::open(node).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{}*", app.prefix)).query_async(&mut connection).await.unwrap();
+        for key in keys {
+            let _: () = redis::cmd("DEL").arg(key).query_async(&mut connection).await.unwrap();
+        }
+    }
 }

@@ -10,7 +10,13 @@ use timeline_model::limits::RateLimit;
 use timeline_model::ports::TimelineCache;
 use timeline_model::{TweetId, UserId};
 
-use crate::helpers::{TestApp, ids, spawn_app, spawn_app_with_limit};
+use crate::helpers::{Redis, TestApp, ids, on_both_redis, spawn_app, spawn_app_on};
+
+on_both_redis! {
+    a_deleted_tweet_leaves_every_timeline_and_is_404_afterwards => deleted_tweet_leaves_every_timeline;
+    a_follow_backfills_the_followees_tweets_and_an_unfollow_removes_them => follow_backfills_and_unfollow_removes;
+    fifty_concurrent_posts_all_reach_a_follower => fifty_concurrent_posts_reach_a_follower;
+}
 
 /// Every page of a listing, following `next_cursor`.
 async fn all_pages(app: &TestApp, path: &str, user: Option<&str>, limit: usize) -> Vec<Value> {
@@ -76,9 +82,7 @@ async fn an_authors_tweets_are_listed_newest_first() {
     assert_eq!(listed, posted);
 }
 
-#[tokio::test]
-async fn a_deleted_tweet_leaves_every_timeline_and_is_404_afterwards() {
-    let app = spawn_app().await;
+async fn deleted_tweet_leaves_every_timeline(app: TestApp) {
     let (ann, bob, cat) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
     app.follow(&bob, &ann).await;
     app.follow(&cat, &ann).await;
@@ -101,9 +105,7 @@ async fn a_deleted_tweet_leaves_every_timeline_and_is_404_afterwards() {
     assert_eq!(cached, Some(vec![TweetId::parse(&keep).unwrap()]));
 }
 
-#[tokio::test]
-async fn a_follow_backfills_the_followees_tweets_and_an_unfollow_removes_them() {
-    let app = spawn_app().await;
+async fn follow_backfills_and_unfollow_removes(app: TestApp) {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     let mine = app.post(&bob, "bob's own").await;
     let mut anns = Vec::new();
@@ -168,7 +170,16 @@ async fn an_idempotency_key_posts_once_and_refuses_another_body() {
 
 #[tokio::test]
 async fn posting_over_the_rate_limit_is_429_with_retry_after() {
-    let app = spawn_app_with_limit(Some(RateLimit { max: 2, window: Duration::from_secs(60) })).await;
+    rate_limit_is_enforced(Redis::Standalone).await;
+}
+
+#[tokio::test]
+async fn posting_over_the_rate_limit_is_429_with_retry_after_on_a_cluster() {
+    rate_limit_is_enforced(Redis::Cluster).await;
+}
+
+async fn rate_limit_is_enforced(redis: Redis) {
+    let app = spawn_app_on(redis, Some(RateLimit { max: 2, window: Duration::from_secs(60) })).await;
     let ann = app.user("ann").await;
     app.post(&ann, "one").await;
     app.post(&ann, "two").await;
@@ -182,9 +193,7 @@ async fn posting_over_the_rate_limit_is_429_with_retry_after() {
     app.post(&bob, "fine").await;
 }
 
-#[tokio::test]
-async fn fifty_concurrent_posts_all_reach_a_follower() {
-    let app = spawn_app().await;
+async fn fifty_concurrent_posts_reach_a_follower(app: TestApp) {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     app.follow(&bob, &ann).await;
     app.timeline(&bob).await;

@@ -4,11 +4,15 @@ use reqwest::{Method, StatusCode};
 use timeline_model::ports::TimelineCache;
 use timeline_model::{TweetId, UserId};
 
-use crate::helpers::{ids, spawn_app};
+use crate::helpers::{TestApp, flush_cache, ids, on_both_redis};
 
-#[tokio::test]
-async fn the_author_and_followers_see_a_tweet_and_a_non_follower_does_not() {
-    let app = spawn_app().await;
+on_both_redis! {
+    the_author_and_followers_see_a_tweet_and_a_non_follower_does_not => author_and_followers_see_a_tweet;
+    a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read => flushed_cache_is_refilled;
+    pages_follow_the_cursor_newest_first_without_gaps_or_repeats => pages_follow_the_cursor;
+}
+
+async fn author_and_followers_see_a_tweet(app: TestApp) {
     let (author, follower, stranger) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
     app.follow(&follower, &author).await;
     let tweet = app.post(&author, "hello, followers").await;
@@ -26,15 +30,13 @@ async fn the_author_and_followers_see_a_tweet_and_a_non_follower_does_not() {
     assert_eq!(reply.body["next_cursor"], serde_json::Value::Null);
 }
 
-#[tokio::test]
-async fn a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read() {
-    let app = spawn_app().await;
+async fn flushed_cache_is_refilled(app: TestApp) {
     let (author, follower) = (app.user("ann").await, app.user("bob").await);
     app.follow(&follower, &author).await;
     let first = app.post(&author, "one").await;
     app.wait_for_timeline(&follower, |ids| ids.contains(&first)).await;
 
-    flush_cache(&app.prefix).await;
+    flush_cache(&app).await;
     let owner = UserId::parse(&follower).unwrap();
     assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap(), None, "flushed");
 
@@ -48,9 +50,7 @@ async fn a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read()
     assert_eq!(seen, vec![second, first]);
 }
 
-#[tokio::test]
-async fn pages_follow_the_cursor_newest_first_without_gaps_or_repeats() {
-    let app = spawn_app().await;
+async fn pages_follow_the_cursor(app: TestApp) {
     let author = app.user("ann").await;
     let mut posted = Vec::new();
     for n in 0..7 {
@@ -71,15 +71,4 @@ async fn pages_follow_the_cursor_newest_first_without_gaps_or_repeats() {
         }
     }
     assert_eq!(seen, posted);
-}
-
-/// Delete every Redis key of one test's namespace (a `FLUSHALL` limited to this test).
-pub async fn flush_cache(prefix: &str) {
-    let url = std::env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let mut connection = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut connection).await.unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(keys).query_async(&mut connection).await.unwrap();
-    }
 }

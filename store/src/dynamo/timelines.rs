@@ -20,9 +20,12 @@ impl Dynamo {
         &self,
         owner: &UserId,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        // Strongly consistent: a cache rebuild must see every entry written before it began
+        // (see `TimelineCache::begin_fill`).
         self.client
             .query()
             .table_name(&self.tables.timelines)
+            .consistent_read(true)
             .key_condition_expression("owner_id = :owner")
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
     }

@@ -14,7 +14,9 @@ mod scripts;
 
 use std::time::Duration;
 
-use redis::{Pipeline, RedisError, Script};
+use futures::{StreamExt, stream};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ToRedisArgs};
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::{Admission, Backend, RateLimiter, StoreError, StoreResult, TimelineCache};
 use timeline_model::{TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
@@ -26,6 +28,9 @@ use crate::telemetry;
 
 /// How long an unread timeline, or an unread tweet body, stays cached.
 pub const IDLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Commands in flight at once per batch on a cluster.
+const CLUSTER_IN_FLIGHT: usize = 256;
 
 /// The cache, cheap to clone (the connection is shared).
 #[derive(Clone)]
@@ -53,23 +58,50 @@ impl RedisCache {
         format!("{}tw:{id}", self.prefix)
     }
 
-    /// Run a pipeline that invokes `scripts`; if Redis lost them (a restart, a failover, a new
-    /// cluster node), load them on every node and run it once more.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        pipeline: &Pipeline,
-        scripts: &[&Script],
-    ) -> StoreResult<T> {
+    /// Run a pipeline whose keys all share one hash slot (one owner's keys, one tweet's key).
+    async fn run<T: FromRedisValue>(&self, pipeline: &Pipeline, scripts: &[&Script]) -> StoreResult<T> {
         let mut connection = self.connection.clone();
-        match pipeline.query_async(&mut connection).await {
-            Err(error) if error.code() == Some("NOSCRIPT") => {
-                for script in scripts {
-                    script.prepare_invoke().load_async(&mut connection).await.map_err(unavailable)?;
-                }
-                pipeline.query_async(&mut connection).await.map_err(unavailable)
-            }
-            result => result.map_err(unavailable),
+        let mut result = pipeline.query_async(&mut connection).await;
+        if result.as_ref().is_err_and(lost_scripts) {
+            self.load(scripts).await?;
+            result = pipeline.query_async(&mut connection).await;
         }
+        result.map_err(unavailable)
+    }
+
+    /// Run independent commands on keys of many slots. A standalone server takes them as one
+    /// pipeline; a cluster refuses pipelines that cross slots, so there every command goes to
+    /// its own node, all in flight at once over the multiplexed connections.
+    async fn run_each<T: FromRedisValue + Send>(
+        &self,
+        commands: &[Cmd],
+        scripts: &[&Script],
+    ) -> StoreResult<Vec<T>> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Connection::Cluster(cluster) = &self.connection else {
+            let mut pipeline = redis::pipe();
+            for command in commands {
+                pipeline.add_command(command.clone());
+            }
+            return self.run(&pipeline, scripts).await;
+        };
+        let mut results = send_each(cluster, commands).await;
+        if results.iter().any(|r| r.as_ref().is_err_and(lost_scripts)) {
+            self.load(scripts).await?;
+            results = send_each(cluster, commands).await;
+        }
+        results.into_iter().map(|r| r.map_err(unavailable)).collect()
+    }
+
+    /// Load scripts on every node (after a restart, a failover or a new cluster node).
+    async fn load(&self, scripts: &[&Script]) -> StoreResult<()> {
+        let mut connection = self.connection.clone();
+        for script in scripts {
+            script.prepare_invoke().load_async(&mut connection).await.map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     /// Check the connection (for `GET /health?deep=true`).
@@ -84,6 +116,30 @@ impl RedisCache {
         pipeline.del(self.state_key(owner)).ignore().del(self.timeline_key(owner)).ignore();
         self.run(&pipeline, &[]).await
     }
+}
+
+/// Send every command on its own, `CLUSTER_IN_FLIGHT` at a time, answers in command order.
+async fn send_each<T: FromRedisValue + Send>(
+    cluster: &ClusterConnection,
+    commands: &[Cmd],
+) -> Vec<RedisResult<T>> {
+    let mut requests = Vec::with_capacity(commands.len());
+    for command in commands {
+        let mut connection = cluster.clone();
+        requests.push(async move { command.query_async::<T>(&mut connection).await });
+    }
+    stream::iter(requests).buffered(CLUSTER_IN_FLIGHT).collect().await
+}
+
+fn lost_scripts(error: &RedisError) -> bool {
+    error.code() == Some("NOSCRIPT")
+}
+
+/// `EVALSHA` of a script on one owner's two keys: a plain command, so it can join a batch.
+fn evalsha(script: &Script, keys: [String; 2], args: impl ToRedisArgs) -> Cmd {
+    let mut command = redis::cmd("EVALSHA");
+    command.arg(script.get_hash()).arg(keys.len()).arg(&keys).arg(args);
+    command
 }
 
 fn unavailable(error: RedisError) -> StoreError {
@@ -153,57 +209,42 @@ impl TimelineCache for RedisCache {
     }
 
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
-        if entries.is_empty() {
-            return Ok(0);
-        }
-        let mut pipeline = redis::pipe();
-        for entry in entries {
-            let mut invocation = scripts::ADD.key(self.state_key(&entry.owner_id));
-            invocation
-                .key(self.timeline_key(&entry.owner_id))
-                .arg(entry.tweet_id.to_string())
-                .arg(TIMELINE_CAP);
-            pipeline.invoke_script(&invocation);
-        }
-        let written: Vec<u8> = self.run(&pipeline, &[&scripts::ADD]).await?;
+        let commands: Vec<Cmd> = entries
+            .iter()
+            .map(|entry| {
+                let keys = [self.state_key(&entry.owner_id), self.timeline_key(&entry.owner_id)];
+                evalsha(&scripts::ADD, keys, (entry.tweet_id.to_string(), TIMELINE_CAP))
+            })
+            .collect();
+        let written: Vec<u8> = self.run_each(&commands, &[&scripts::ADD]).await?;
         Ok(written.iter().filter(|w| **w == 1).count())
     }
 
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut pipeline = redis::pipe();
-        for entry in entries {
-            pipeline.zrem(self.timeline_key(&entry.owner_id), entry.tweet_id.to_string()).ignore();
-        }
-        self.run(&pipeline, &[]).await
+        let commands: Vec<Cmd> = entries
+            .iter()
+            .map(|entry| redis::Cmd::zrem(self.timeline_key(&entry.owner_id), entry.tweet_id.to_string()))
+            .collect();
+        self.run_each::<u8>(&commands, &[]).await.map(drop)
     }
 
     async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // GETs in a pipeline rather than one MGET: in a cluster the bodies live in many slots.
-        let mut pipeline = redis::pipe();
-        for id in ids {
-            pipeline.get(self.tweet_key(id));
-        }
-        let bodies: Vec<Option<String>> = self.run(&pipeline, &[]).await?;
+        // One GET per body rather than an MGET: in a cluster the bodies live in many slots.
+        let commands: Vec<Cmd> = ids.iter().map(|id| redis::Cmd::get(self.tweet_key(id))).collect();
+        let bodies: Vec<Option<String>> = self.run_each(&commands, &[]).await?;
         Ok(bodies.into_iter().map(|body| body.and_then(|json| serde_json::from_str(&json).ok())).collect())
     }
 
     async fn put_tweets(&self, tweets: &[Tweet]) -> StoreResult<()> {
-        if tweets.is_empty() {
-            return Ok(());
-        }
-        let mut pipeline = redis::pipe();
-        for tweet in tweets {
-            let json = serde_json::to_string(tweet)
-                .map_err(|e| StoreError::Corrupt { what: "tweet", source: Box::new(e) })?;
-            pipeline.set_ex(self.tweet_key(&tweet.tweet_id), json, ttl_seconds()).ignore();
-        }
-        self.run(&pipeline, &[]).await
+        let commands = tweets
+            .iter()
+            .map(|tweet| {
+                let json = serde_json::to_string(tweet)
+                    .map_err(|e| StoreError::Corrupt { what: "tweet", source: Box::new(e) })?;
+                Ok(redis::Cmd::set_ex(self.tweet_key(&tweet.tweet_id), json, ttl_seconds()))
+            })
+            .collect::<StoreResult<Vec<Cmd>>>()?;
+        self.run_each::<()>(&commands, &[]).await.map(drop)
     }
 
     async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
