@@ -8,6 +8,7 @@ use timeline_fanout::Engine;
 use timeline_fanout::poller::lambda_record;
 use timeline_model::ports::{TimelineCache, TimelineStore};
 use timeline_model::{TIMELINE_CAP, TweetId, UserId};
+use timeline_store::RedisCache;
 use timeline_store::dynamo::sdk_config;
 
 use crate::helpers::{TestApp, on_both_redis, spawn_app, store_config};
@@ -39,6 +40,90 @@ async fn stream_event(app: &TestApp, table: &str) -> Value {
         records.extend(output.records.unwrap_or_default().iter().map(|r| lambda_record(&arn, r)));
     }
     json!({ "Records": records })
+}
+
+/// The stream records of the follows and the tweets tables.
+async fn records(app: &TestApp) -> (Vec<Value>, Vec<Value>) {
+    let tables = app.service.state.dynamo.tables().clone();
+    let follows = stream_event(app, &tables.follows).await["Records"].as_array().unwrap().clone();
+    let tweets = stream_event(app, &tables.tweets).await["Records"].as_array().unwrap().clone();
+    (follows, tweets)
+}
+
+fn event(records: Vec<Value>) -> DynamoDbEvent {
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn sequence_number(record: &Value) -> String {
+    record["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_transient_failure_names_the_failed_record_and_a_retry_from_there_completes_the_batch() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    let first = app.post(&ann, "one").await;
+    let second = app.post(&ann, "two").await;
+    app.wait_for_timeline(&ann, |ids| ids.len() == 2).await;
+    let (_, tweets) = records(&app).await;
+    let mut modify = tweets[0].clone();
+    modify["eventName"] = json!("MODIFY");
+    modify["dynamodb"]["SequenceNumber"] = json!("000000000000000000001");
+    let batch = [vec![modify], tweets.clone()].concat();
+
+    // Redis is down: the MODIFY (nothing to do) passes, the first tweet fails, and nothing
+    // after it is attempted.
+    let mut config = store_config(&app.prefix, app.redis);
+    config.redis_url = "redis://127.0.0.1:1".into();
+    let broken = Engine {
+        dynamo: app.service.state.dynamo.clone(),
+        cache: RedisCache::connect(&config).await.unwrap(),
+    };
+    let response = broken.handle(&event(batch.clone())).await;
+    let failed: Vec<Option<String>> =
+        response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, vec![Some(sequence_number(&tweets[0]))]);
+
+    // Lambda retries from the failed record; with Redis back the batch completes.
+    let from = batch.iter().position(|r| sequence_number(r) == sequence_number(&tweets[0])).unwrap();
+    let response = engine(&app).handle(&event(batch[from..].to_vec())).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(app.timeline(&bob).await, vec![second, first]);
+}
+
+#[tokio::test]
+async fn a_poison_record_is_skipped_and_counted_while_the_rest_of_the_batch_lands() {
+    let app = spawn_app().await;
+    let ann = app.user("ann").await;
+    let tweet = app.post(&ann, "fine").await;
+    app.wait_for_timeline(&ann, |ids| ids.len() == 1).await;
+    let (_, tweets) = records(&app).await;
+    let mut poison = tweets[0].clone();
+    poison["dynamodb"]["NewImage"]["text"]["S"] = json!("x".repeat(281));
+    poison["dynamodb"]["SequenceNumber"] = json!("000000000000000000001");
+    let mut unknown = tweets[0].clone();
+    unknown["dynamodb"]["Keys"] = json!({ "something_else": { "S": "?" } });
+
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let response = {
+        let _local = metrics::set_default_local_recorder(&recorder);
+        engine(&app).handle(&event(vec![poison, unknown, tweets[0].clone()])).await
+    };
+    assert!(response.batch_item_failures.is_empty());
+    let skipped: u64 = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == timeline_store::telemetry::FANOUT_SKIPPED_RECORDS)
+        .map(|(.., value)| match value {
+            metrics_util::debugging::DebugValue::Counter(n) => n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(skipped, 2);
+    assert_eq!(app.timeline(&ann).await, vec![tweet]);
 }
 
 fn engine(app: &TestApp) -> Engine {
