@@ -1,5 +1,6 @@
 //! The read and write API Lambdas: one binary, deployed as two functions with their own IAM
-//! (API Gateway routes GETs to one, writes to the other). Clients are built once per container.
+//! (API Gateway routes GETs to one, writes to the other). Clients are built once per container;
+//! metrics leave as CloudWatch Embedded Metric Format after each invocation.
 
 use timeline_api::state::post_limit_from_env;
 use timeline_api::{AppState, Authenticator, lambda_router};
@@ -16,5 +17,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state =
         AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway, post_limit_from_env()?)
             .await?;
-    lambda_http::run(lambda_router(state)).await
+    let metrics = timeline_store::telemetry::install_emf_recorder()?;
+    metrics_cloudwatch_embedded::lambda::service::run_http(metrics, lambda_router(state)).await
 }

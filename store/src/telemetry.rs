@@ -5,6 +5,8 @@
 
 /// CloudWatch namespace of every metric below.
 pub const NAMESPACE: &str = "TimelineService";
+/// The one static dimension every metric carries (`service=timeline`); alarms select on it.
+pub const SERVICE_DIMENSION: (&str, &str) = ("service", "timeline");
 
 /// Milliseconds from a stream record's ApproximateCreationDateTime to the end of its fan-out.
 pub const FANOUT_LAG_MS: &str = "FanoutLagMs";
@@ -31,3 +33,13 @@ pub const ALL: &[&str] = &[
     TIMELINE_CACHE_HITS,
     TIMELINE_CACHE_MISSES,
 ];
+
+/// The Embedded Metric Format recorder of a Lambda function: metrics go to stdout as EMF
+/// documents, flushed after each invocation by `metrics_cloudwatch_embedded::lambda`.
+pub fn install_emf_recorder()
+-> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
+        .init()
+}
