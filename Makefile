@@ -64,3 +64,16 @@ loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_
 # SAM / AWS targets (build, deploy, validate): owned by the deployment side of the project.
 # Add them below, with a `## description` so `make help` lists them, and list them in .PHONY.
 # ---------------------------------------------------------------------------------------------
+
+STAGE ?= dev
+
+.PHONY: validate build deploy
+
+validate: ## cfn-lint and sam validate --lint of template.yaml (offline; make test runs it too)
+	@scripts/validate-template.sh
+
+build: ## sam build of every function (cargo-lambda, arm64); prints each bootstrap's size
+	@scripts/sam-build.sh
+
+deploy: build ## sam deploy to STAGE (dev, staging or prod; see docs/deploy.md)
+	sam deploy --config-env $(STAGE)
