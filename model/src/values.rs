@@ -261,3 +261,54 @@ mod tests {
         assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn tweet_text_accepts_exactly_1_to_280_scalar_values_of_printable_text(
+            text in "[a-zé😀 \\n]{0,300}",
+        ) {
+            let chars = text.chars().count();
+            let expected = chars <= 280 && !text.trim().is_empty();
+            prop_assert_eq!(TweetText::parse(&text).is_ok(), expected);
+        }
+
+        #[test]
+        fn multi_byte_text_is_counted_in_characters_at_the_boundary(c in any::<char>().prop_filter("printable", |c| !c.is_control() && !c.is_whitespace())) {
+            prop_assert!(TweetText::parse(&c.to_string().repeat(280)).is_ok());
+            prop_assert!(TweetText::parse(&c.to_string().repeat(281)).is_err());
+        }
+
+        #[test]
+        fn any_text_with_a_control_character_other_than_newline_is_refused(
+            before in "[a-z]{0,10}",
+            control in any::<char>().prop_filter("control, not newline", |c| c.is_control() && *c != '\n'),
+            after in "[a-z]{1,10}",
+        ) {
+            let text = format!("{before}{control}{after}");
+            prop_assert!(TweetText::parse(&text).is_err());
+        }
+
+        #[test]
+        fn usernames_match_the_contract_pattern(name in "\\PC{0,20}") {
+            let expected = (1..=15).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            prop_assert_eq!(Username::parse(&name).is_ok(), expected);
+        }
+
+        #[test]
+        fn display_names_are_at_most_50_characters_without_control_characters(name in "\\PC{0,60}") {
+            let expected = name.chars().count() <= 50 && !name.chars().any(char::is_control);
+            prop_assert_eq!(DisplayName::parse(&name).is_ok(), expected);
+        }
+
+        #[test]
+        fn parsing_never_panics_on_arbitrary_input(raw in any::<String>()) {
+            let _ = (TweetText::parse(&raw), Username::parse(&raw), DisplayName::parse(&raw), UserId::parse(&raw), Timestamp::parse(&raw));
+        }
+    }
+}

@@ -7,5 +7,6 @@ mod helpers;
 mod auth;
 mod errors;
 mod fanout;
+mod robustness;
 mod routes;
 mod timeline;

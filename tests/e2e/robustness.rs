@@ -1,0 +1,132 @@
+//! Whatever arrives, the answer is a 4xx with the contract's body, never a 5xx; a dependency
+//! that is down is a 503 unless the other store can answer alone.
+
+use axum::body::Body;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use timeline_api::{AppState, Authenticator, router};
+use tower::ServiceExt;
+
+use crate::helpers::{Redis, SECRET, spawn_app, store_config, token, unique_prefix};
+
+/// JSON documents of any shape, with the fields the routes read sometimes present.
+fn json_bodies() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "\\PC{0,300}".prop_map(Value::from),
+        "[\\x00-\\x1f]{1,5}".prop_map(Value::from),
+    ];
+    let any_json = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{1,12}", inner, 0..4).prop_map(|m| json!(m)),
+        ]
+    });
+    let field = prop_oneof![any_json.clone(), "\\PC{0,20}".prop_map(Value::from)];
+    prop_oneof![
+        any_json,
+        (field.clone(), field.clone()).prop_map(|(u, d)| json!({ "username": u, "display_name": d })),
+        field.prop_map(|t| json!({ "text": t })),
+    ]
+}
+
+#[tokio::test]
+async fn random_bodies_paths_and_queries_never_produce_a_5xx() {
+    let app = spawn_app().await;
+    let ann = app.user("ann").await;
+    let mut runner = TestRunner::deterministic();
+    let bodies = json_bodies();
+    let noise = "\\PC{0,40}";
+    for _ in 0..150 {
+        let body = bodies.new_tree(&mut runner).unwrap().current();
+        let junk = noise.new_tree(&mut runner).unwrap().current();
+        let encoded: String = junk.bytes().map(|b| format!("%{b:02X}")).collect();
+        let requests = [
+            (Method::POST, "/users".to_owned(), Some(body.clone())),
+            (Method::POST, "/tweets".to_owned(), Some(body.clone())),
+            (Method::PUT, format!("/users/{ann}/following/{encoded}"), None),
+            (Method::GET, format!("/users/{ann}/timeline?limit={encoded}&cursor={encoded}"), None),
+            (Method::GET, format!("/users/{encoded}/followers?cursor={encoded}"), None),
+            (Method::GET, format!("/tweets/{encoded}"), None),
+        ];
+        for (method, path, body) in requests {
+            let reply = app.call(method.clone(), &path, Some(&ann), body.clone()).await;
+            assert!(
+                reply.status.as_u16() < 500,
+                "{method} {path} {body:?} -> {} {:?}",
+                reply.status,
+                reply.body
+            );
+            if !reply.status.is_success() {
+                assert!(reply.body["error"]["code"].is_string(), "{method} {path} -> {:?}", reply.body);
+            }
+        }
+        // Raw bytes that are not JSON at all.
+        let raw = app
+            .client
+            .post(format!("{}/tweets", app.base))
+            .bearer_auth(token(&ann))
+            .header("content-type", "application/json")
+            .body(junk.into_bytes())
+            .send()
+            .await
+            .unwrap();
+        assert!(raw.status().is_client_error() || raw.status().is_success());
+    }
+}
+
+/// A request through the router of a service whose stores are given.
+async fn status_of(state: AppState, method: &str, uri: &str, user: &str, body: &str) -> (StatusCode, Value) {
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {}", token(user)))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let response = router(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_dynamodb_outage_is_503_unavailable() {
+    let mut config = store_config(&unique_prefix(), Redis::Standalone);
+    config.dynamodb_endpoint = Some("http://127.0.0.1:1".into());
+    let state = AppState::connect(&config, Authenticator::local(SECRET), None).await.unwrap();
+    for (method, uri, body) in [
+        ("GET", "/users/ann", ""),
+        ("POST", "/tweets", r#"{"text":"hi"}"#),
+        ("GET", "/users/ann/timeline", ""),
+    ] {
+        let (status, body) = status_of(state.clone(), method, uri, "ann", body).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{method} {uri}");
+        assert_eq!(body["error"]["code"], "unavailable");
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_home_timelines_are_served_from_the_timelines_table() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    let tweet = app.post(&ann, "still readable").await;
+    app.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
+
+    let mut config = store_config(&app.prefix, app.redis);
+    config.redis_url = "redis://127.0.0.1:1".into();
+    let degraded = AppState::connect(&config, Authenticator::local(SECRET), None).await.unwrap();
+    let (status, body) =
+        status_of(degraded.clone(), "GET", &format!("/users/{bob}/timeline"), &bob, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"][0]["tweet_id"], tweet.as_str());
+    let (status, body) = status_of(degraded, "GET", "/health?deep=true", &bob, "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["dependencies"], json!({ "dynamodb": "ok", "redis": "unavailable" }));
+}
