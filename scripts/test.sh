@@ -85,6 +85,19 @@ stop_our_services() {
   fi
 }
 
+# Every test binary of the workspace; the output is kept for the closing count.
+TEST_LOG="$(mktemp)"
+run_tests() {
+  cargo test --workspace 2>&1 | tee "$TEST_LOG"
+}
+
+# The last line: the tests counted over every test binary (cargo prints one line per binary,
+# the last of them for doc-tests, which would otherwise close the run with "0 passed").
+print_test_count() {
+  [[ -s $TEST_LOG ]] || return 0
+  awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$TEST_LOG"
+}
+
 on_exit() {
   local rc=$?
   trap - EXIT INT TERM
@@ -94,6 +107,8 @@ on_exit() {
     log "step times:"
     printf '[test]   %s\n' "${SUMMARY[@]}" >&2
   fi
+  print_test_count
+  rm -f "$TEST_LOG"
   exit "$rc"
 }
 trap on_exit EXIT
@@ -115,6 +130,6 @@ total_start="$(now_ms)"
 run_step services "$ROOT/scripts/services.sh" up --record "$STARTED_RECORD"
 run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --workspace --all-targets -- -D warnings
-run_step test cargo test --workspace
+run_step test run_tests
 run_step template check_template
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"

@@ -87,7 +87,11 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
             tracing::error!(%error, "local server stopped");
         }
     });
-    let engine = Engine { dynamo: state.dynamo.clone(), cache: state.cache.clone() };
+    let engine = Engine {
+        dynamo: state.dynamo.clone(),
+        cache: state.cache.clone(),
+        celebrity_threshold: state.celebrity_threshold,
+    };
     let poller = Poller::new(&settings.store, engine).await;
     let poller = tokio::spawn(poller.run());
     Ok(LocalService { addr, state, server, poller })

@@ -1,6 +1,9 @@
 //! What every handler shares, built once per process (per Lambda container) and cloned cheaply.
 
+use std::sync::Arc;
+
 use timeline_model::ValidationError;
+use timeline_model::home::Rebuilds;
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::StoreError;
 use timeline_store::{Dynamo, RedisCache, StoreConfig};
@@ -19,6 +22,10 @@ pub struct AppState {
     pub cursors: CursorKey,
     /// `TIMELINE_POST_LIMIT`: posts per user and window (default 300/3h; `off`: none).
     pub post_limit: Option<RateLimit>,
+    /// Authors with more followers are merged into home timelines at read time.
+    pub celebrity_threshold: u64,
+    /// Cache rebuilds under way in this process.
+    pub rebuilds: Arc<Rebuilds>,
 }
 
 /// `TIMELINE_POST_LIMIT` (`300/3h` when unset, `off` for none).
@@ -52,6 +59,14 @@ impl AppState {
         let secret = std::env::var("TIMELINE_CURSOR_SECRET")
             .or_else(|_| std::env::var("TIMELINE_JWT_SECRET"))
             .unwrap_or_else(|_| DEV_JWT_SECRET.to_owned());
-        Ok(Self { dynamo, cache, authenticator, cursors: CursorKey::new(secret.as_bytes()), post_limit })
+        Ok(Self {
+            dynamo,
+            cache,
+            authenticator,
+            cursors: CursorKey::new(secret.as_bytes()),
+            post_limit,
+            celebrity_threshold: config.fanout_threshold,
+            rebuilds: Arc::default(),
+        })
     }
 }

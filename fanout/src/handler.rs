@@ -21,6 +21,8 @@ const FOLLOWER_PAGE: usize = 1000;
 pub struct Engine {
     pub dynamo: Dynamo,
     pub cache: RedisCache,
+    /// `TIMELINE_FANOUT_THRESHOLD`: authors with more followers are merged in at read time.
+    pub celebrity_threshold: u64,
 }
 
 impl Engine {
@@ -59,7 +61,9 @@ impl Engine {
             tweets: &self.dynamo,
             store: &self.dynamo,
             cache: &self.cache,
+            users: &self.dynamo,
             page_size: FOLLOWER_PAGE,
+            celebrity_threshold: self.celebrity_threshold,
         };
         // Boxed: the fan-out's future nests deep (SDK calls inside batches inside pages), and a
         // box keeps every caller's future small and within the compiler's layout depth.

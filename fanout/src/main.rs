@@ -15,8 +15,11 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = StoreConfig::from_env();
-    let engine =
-        Engine { dynamo: Dynamo::connect(&config).await, cache: RedisCache::connect(&config).await? };
+    let engine = Engine {
+        dynamo: Dynamo::connect(&config).await,
+        cache: RedisCache::connect(&config).await?,
+        celebrity_threshold: config.fanout_threshold,
+    };
     let engine = &engine;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
         Ok::<_, Error>(engine.handle(&event.payload).await)

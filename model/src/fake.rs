@@ -21,6 +21,7 @@ pub struct Memory {
     pub cached: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
     bodies: Mutex<HashMap<TweetId, Tweet>>,
     posts: Mutex<HashMap<(UserId, String), IdempotentPost>>,
+    recent: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
     pub admitted: Mutex<u32>,
 }
 
@@ -28,6 +29,19 @@ impl Memory {
     pub fn durable_timeline(&self, owner: &UserId) -> Vec<TweetId> {
         let durable = self.durable.lock().unwrap();
         durable.keys().filter(|(o, _)| o == owner).map(|(_, t)| *t).rev().collect()
+    }
+}
+
+impl Memory {
+    /// Keep both users' counters in step with an edge change, as the real store does.
+    fn count(&self, edge: &Follow, delta: i64) {
+        let mut users = self.users.lock().unwrap();
+        if let Some(followee) = users.get_mut(&edge.followee_id) {
+            followee.followers_count = followee.followers_count.saturating_add_signed(delta);
+        }
+        if let Some(follower) = users.get_mut(&edge.follower_id) {
+            follower.following_count = follower.following_count.saturating_add_signed(delta);
+        }
     }
 }
 
@@ -59,11 +73,13 @@ impl Users for Memory {
 impl Follows for Memory {
     async fn follow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
         let added = self.follows.lock().unwrap().insert((edge.followee_id.clone(), edge.follower_id.clone()));
+        self.count(edge, if added { 1 } else { 0 });
         Ok(if added { EdgeChange::Changed } else { EdgeChange::Unchanged })
     }
     async fn unfollow(&self, edge: &Follow) -> StoreResult<EdgeChange> {
         let removed =
             self.follows.lock().unwrap().remove(&(edge.followee_id.clone(), edge.follower_id.clone()));
+        self.count(edge, if removed { -1 } else { 0 });
         Ok(if removed { EdgeChange::Changed } else { EdgeChange::Unchanged })
     }
     async fn followers(
@@ -212,6 +228,38 @@ impl TimelineCache for Memory {
     }
     async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
         self.bodies.lock().unwrap().remove(id);
+        Ok(())
+    }
+    async fn add_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        self.recent.lock().unwrap().entry(author.clone()).or_default().insert(*tweet);
+        Ok(())
+    }
+    async fn remove_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        if let Some(ids) = self.recent.lock().unwrap().get_mut(author) {
+            ids.remove(tweet);
+        }
+        Ok(())
+    }
+    async fn recent(
+        &self,
+        authors: &[UserId],
+        before: Option<&TweetId>,
+        count: usize,
+    ) -> StoreResult<Vec<Vec<TweetId>>> {
+        let recent = self.recent.lock().unwrap();
+        let older = |ids: &BTreeSet<TweetId>| {
+            ids.iter().rev().filter(|id| before.is_none_or(|b| *id < b)).take(count).copied().collect()
+        };
+        Ok(authors.iter().map(|a| recent.get(a).map(older).unwrap_or_default()).collect())
+    }
+    async fn celebrities_followed(&self, _reader: &UserId) -> StoreResult<Option<Vec<UserId>>> {
+        Ok(None)
+    }
+    async fn remember_celebrities_followed(
+        &self,
+        _reader: &UserId,
+        _celebrities: &[UserId],
+    ) -> StoreResult<()> {
         Ok(())
     }
 }

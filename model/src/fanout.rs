@@ -6,7 +6,7 @@
 //! after the durable write, so it cannot miss the entry (see `TimelineCache::begin_fill`).
 
 use crate::follow::Follow;
-use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets};
+use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
 use crate::timeline::{FOLLOW_BACKFILL, TimelineEntry};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
@@ -32,16 +32,20 @@ pub struct FanoutReport {
 }
 
 /// The stores a fan-out touches.
-pub struct Fanout<'a, F, T, S, C> {
+pub struct Fanout<'a, F, T, S, C, U> {
     pub follows: &'a F,
     pub tweets: &'a T,
     pub store: &'a S,
     pub cache: &'a C,
+    pub users: &'a U,
     /// Followers read and written per step; bounds memory for authors with many followers.
     pub page_size: usize,
+    /// Authors with more followers than this are not fanned out: readers merge their recent
+    /// tweets in at read time (see `home`).
+    pub celebrity_threshold: u64,
 }
 
-impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T, S, C> {
+impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout<'_, F, T, S, C, U> {
     pub async fn apply(&self, event: &TimelineEvent) -> StoreResult<FanoutReport> {
         match event {
             TimelineEvent::TweetPosted(tweet) => self.tweet_posted(tweet).await,
@@ -57,6 +61,13 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
         // The body is cached once per tweet, not once per follower.
         self.cache.put_tweets(std::slice::from_ref(tweet)).await?;
         let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
+        if self.is_celebrity(author).await? {
+            let own = entries_for(vec![author.clone()], tweet_id, author);
+            self.store.insert(&own).await?;
+            let cached = self.cache.add(&own).await?;
+            self.cache.add_recent(author, &tweet_id).await?;
+            return Ok(FanoutReport { followers: 0, durable_entries: own.len(), cached_entries: cached });
+        }
         self.for_author_and_followers(author, |owners| async move {
             let entries = entries_for(owners, tweet_id, author);
             self.store.insert(&entries).await?;
@@ -75,11 +86,16 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
                 Ok((entries.len(), 0))
             })
             .await?;
+        self.cache.remove_recent(author, &tweet_id).await?;
         self.cache.forget_tweet(&tweet_id).await?;
         Ok(report)
     }
 
     async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
+        // A celebrity's tweets are merged in at read time: nothing to copy.
+        if self.is_celebrity(&edge.followee_id).await? {
+            return Ok(FanoutReport { followers: 1, ..FanoutReport::default() });
+        }
         let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
         let entries: Vec<TimelineEntry> = recent
             .iter()
@@ -99,6 +115,11 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache> Fanout<'_, F, T,
         self.store.remove(&entries).await?;
         self.cache.remove(&entries).await?;
         Ok(FanoutReport { followers: 1, durable_entries: entries.len(), cached_entries: 0 })
+    }
+
+    async fn is_celebrity(&self, author: &UserId) -> StoreResult<bool> {
+        let profile = self.users.get(author).await?;
+        Ok(profile.is_some_and(|p| p.followers_count > self.celebrity_threshold))
     }
 
     /// Run `step` over the author and then every follower, one page at a time.
@@ -141,7 +162,7 @@ fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<T
 mod tests {
     use super::*;
     use crate::fake::Memory;
-    use crate::home::read_home;
+    use crate::home::{Home, Rebuilds};
     use crate::ports::{Follows, TimelineCache, Tweets};
     use crate::posting::Poster;
     use crate::service;
@@ -168,8 +189,39 @@ mod tests {
         memory
     }
 
-    fn fanout(memory: &Memory) -> Fanout<'_, Memory, Memory, Memory, Memory> {
-        Fanout { follows: memory, tweets: memory, store: memory, cache: memory, page_size: 2 }
+    fn fanout(memory: &Memory) -> Fanout<'_, Memory, Memory, Memory, Memory, Memory> {
+        fanout_with_threshold(memory, u64::MAX)
+    }
+
+    fn fanout_with_threshold(
+        memory: &Memory,
+        threshold: u64,
+    ) -> Fanout<'_, Memory, Memory, Memory, Memory, Memory> {
+        Fanout {
+            follows: memory,
+            tweets: memory,
+            store: memory,
+            cache: memory,
+            users: memory,
+            page_size: 2,
+            celebrity_threshold: threshold,
+        }
+    }
+
+    fn home<'a>(
+        memory: &'a Memory,
+        rebuilds: &'a Rebuilds,
+        threshold: u64,
+    ) -> Home<'a, Memory, Memory, Memory, Memory, Memory> {
+        Home {
+            cache: memory,
+            store: memory,
+            tweets: memory,
+            follows: memory,
+            users: memory,
+            celebrity_threshold: threshold,
+            rebuilds,
+        }
     }
 
     async fn post(memory: &Memory, author: &str, text: &str) -> Tweet {
@@ -266,14 +318,55 @@ mod tests {
         posted.reverse();
         assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
         let limit = Limit::parse(Some("3")).unwrap();
-        let first = read_home(&memory, &memory, &memory, &id("bob"), None, limit).await.unwrap();
+        let rebuilds = Rebuilds::default();
+        let first = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), None, limit).await.unwrap();
         let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[..3]);
         assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(posted.clone()));
         let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
-        let second = read_home(&memory, &memory, &memory, &id("bob"), Some(before), limit).await.unwrap();
+        let second = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), Some(before), limit).await.unwrap();
         let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[3..]);
         assert_eq!(second.next, None);
+    }
+
+    #[tokio::test]
+    async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order_across_pages() {
+        let memory = world(&["star", "bob", "cat"]).await;
+        // With a threshold of 1, an author with two followers is a celebrity.
+        for fan in ["bob", "cat"] {
+            memory.follow(&Follow::new(id(fan), id("star")).unwrap()).await.unwrap();
+        }
+        memory.follow(&Follow::new(id("bob"), id("cat")).unwrap()).await.unwrap();
+        let fanout = fanout_with_threshold(&memory, 1);
+        let mut posted = Vec::new();
+        for (n, author) in ["star", "cat", "star", "cat", "star"].into_iter().enumerate() {
+            let tweet = post(&memory, author, &format!("tweet {n}")).await;
+            let report = fanout.apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            assert_eq!(
+                report.followers,
+                usize::from(author == "cat"),
+                "{author} is fanned out only when not a celebrity"
+            );
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(memory.durable_timeline(&id("bob")).len(), 2, "only cat's tweets were copied");
+
+        posted.reverse();
+        let rebuilds = Rebuilds::default();
+        let reader = home(&memory, &rebuilds, 1);
+        let limit = Limit::parse(Some("2")).unwrap();
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = reader.read(&id("bob"), before, limit).await.unwrap();
+            seen.extend(page.items.iter().map(|t| t.tweet_id));
+            match page.next {
+                Some(next) => before = Some(TweetId::parse(&next).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, posted);
     }
 }

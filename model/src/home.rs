@@ -1,51 +1,177 @@
 //! Reading a home timeline: the cache first, on a miss the durable timeline (a query, never a
 //! scan) which then refills the cache; tweet bodies from the cache, missing ones by key.
+//!
+//! Authors with more followers than the threshold are not fanned out (hybrid fan-out): their
+//! recent tweets are merged in here, at read time, from a per-author list. Every source is keyed
+//! by tweet ID, so "older than the cursor" means the same in each and paging stays exact.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
-use crate::ports::{StoreResult, TimelineCache, TimelineStore, Tweets};
+use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
 use crate::timeline::{Limit, Page, TIMELINE_CAP};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
 
-/// The owner's home timeline, newest first, older than `before`.
-pub async fn read_home(
-    cache: &impl TimelineCache,
-    store: &impl TimelineStore,
-    tweets: &impl Tweets,
-    owner: &UserId,
-    before: Option<TweetId>,
-    limit: Limit,
-) -> StoreResult<Page<Tweet>> {
-    // One extra ID tells whether another page exists.
-    let want = limit.get() + 1;
-    let ids = match cache.page(owner, before.as_ref(), want).await {
-        Ok(Some(ids)) => ids,
-        Ok(None) => refill(cache, store, owner, before, want).await?,
-        Err(error) => {
-            // The durable timeline can answer alone: slower, but the reader gets a page.
-            tracing::warn!(%error, "timeline cache unreadable; serving from the durable timeline");
-            let entries = store.newest(owner, TIMELINE_CAP).await?;
-            older_than(entries.into_iter().map(|e| e.tweet_id), before, want)
-        }
-    };
-    let found = hydrate(cache, tweets, &ids).await?;
-    Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()))
+/// Readers' follows read per step when looking for the celebrities they follow.
+const FOLLOWING_PAGE: usize = 1000;
+
+/// The stores a home timeline is read from, and the hybrid fan-out threshold.
+pub struct Home<'a, C, S, T, F, U> {
+    pub cache: &'a C,
+    pub store: &'a S,
+    pub tweets: &'a T,
+    pub follows: &'a F,
+    pub users: &'a U,
+    pub celebrity_threshold: u64,
+    pub rebuilds: &'a Rebuilds,
 }
 
-/// Rebuild the cached timeline from the durable one and answer from what was read.
-async fn refill(
-    cache: &impl TimelineCache,
-    store: &impl TimelineStore,
-    owner: &UserId,
-    before: Option<TweetId>,
-    want: usize,
-) -> StoreResult<Vec<TweetId>> {
-    cache.begin_fill(owner).await?;
-    let all: Vec<TweetId> =
-        store.newest(owner, TIMELINE_CAP).await?.into_iter().map(|e| e.tweet_id).collect();
-    cache.finish_fill(owner, &all).await?;
-    Ok(older_than(all, before, want))
+impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'_, C, S, T, F, U> {
+    /// The owner's home timeline, newest first, older than `before`.
+    pub async fn read(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        limit: Limit,
+    ) -> StoreResult<Page<Tweet>> {
+        // One extra ID tells whether another page exists.
+        let want = limit.get() + 1;
+        let fanned_out = self.fanned_out(owner, before, want).await?;
+        let merged = self.merge_celebrities(owner, fanned_out, before, want).await?;
+        let found = hydrate(self.cache, self.tweets, &merged).await?;
+        Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()))
+    }
+
+    /// The page from the precomputed timeline: cached, rebuilt, or durable alone.
+    async fn fanned_out(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<Vec<TweetId>> {
+        match self.cache.page(owner, before.as_ref(), want).await {
+            Ok(Some(ids)) => Ok(ids),
+            Ok(None) => self.refill(owner, before, want).await,
+            Err(error) => {
+                // The durable timeline can answer alone: slower, but the reader gets a page.
+                tracing::warn!(%error, "timeline cache unreadable; serving from the durable timeline");
+                let entries = self.store.newest(owner, TIMELINE_CAP).await?;
+                Ok(older_than(entries.into_iter().map(|e| e.tweet_id), before, want))
+            }
+        }
+    }
+
+    /// Rebuild the cached timeline from the durable one. Concurrent misses for one owner in
+    /// this process share the rebuild: the later ones wait, then find the cache filled.
+    async fn refill(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<Vec<TweetId>> {
+        let lock = self.rebuilds.lock_for(owner);
+        let refilled = {
+            let _one_at_a_time = lock.lock().await;
+            self.refill_alone(owner, before, want).await
+        };
+        self.rebuilds.release(owner, &lock);
+        refilled
+    }
+
+    async fn refill_alone(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<Vec<TweetId>> {
+        if let Some(ids) = self.cache.page(owner, before.as_ref(), want).await? {
+            return Ok(ids);
+        }
+        self.cache.begin_fill(owner).await?;
+        let all: Vec<TweetId> =
+            self.store.newest(owner, TIMELINE_CAP).await?.into_iter().map(|e| e.tweet_id).collect();
+        self.cache.finish_fill(owner, &all).await?;
+        Ok(older_than(all, before, want))
+    }
+
+    /// Merge in the recent tweets of the celebrities the owner follows.
+    async fn merge_celebrities(
+        &self,
+        owner: &UserId,
+        fanned_out: Vec<TweetId>,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<Vec<TweetId>> {
+        let celebrities = self.celebrities_followed(owner).await?;
+        if celebrities.is_empty() {
+            return Ok(fanned_out);
+        }
+        let mut merged: BTreeSet<TweetId> = fanned_out.into_iter().collect();
+        let recent = self.cache.recent(&celebrities, before.as_ref(), want).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "recent tweets unreadable; reading them by author");
+            vec![Vec::new(); celebrities.len()]
+        });
+        for (author, recent) in celebrities.iter().zip(recent) {
+            // A short list may be a lost or young one: the author's index then answers in full.
+            let recent = if recent.len() >= want {
+                recent
+            } else {
+                let tweets = self.tweets.by_author(author, before.as_ref(), want).await?;
+                tweets.into_iter().map(|t| t.tweet_id).collect()
+            };
+            merged.extend(recent);
+        }
+        Ok(merged.into_iter().rev().take(want).collect())
+    }
+
+    /// Whom the owner follows that is over the threshold, remembered for a short while.
+    async fn celebrities_followed(&self, owner: &UserId) -> StoreResult<Vec<UserId>> {
+        if let Some(known) = self.cache.celebrities_followed(owner).await.unwrap_or(None) {
+            return Ok(known);
+        }
+        let mut celebrities = Vec::new();
+        let mut after: Option<UserId> = None;
+        loop {
+            let page = self.follows.following(owner, after.as_ref(), FOLLOWING_PAGE).await?;
+            let last_page = page.len() < FOLLOWING_PAGE;
+            after = page.last().cloned();
+            let profiles = self.users.get_many(&page).await?;
+            celebrities.extend(
+                profiles
+                    .into_iter()
+                    .filter(|u| u.followers_count > self.celebrity_threshold)
+                    .map(|u| u.user_id),
+            );
+            if last_page {
+                break;
+            }
+        }
+        if let Err(error) = self.cache.remember_celebrities_followed(owner, &celebrities).await {
+            tracing::warn!(%error, "could not cache the celebrities a reader follows");
+        }
+        Ok(celebrities)
+    }
+}
+
+/// Rebuilds under way in this process, one lock per owner.
+#[derive(Default)]
+pub struct Rebuilds(Mutex<HashMap<UserId, Arc<futures::lock::Mutex<()>>>>);
+
+impl Rebuilds {
+    fn lock_for(&self, owner: &UserId) -> Arc<futures::lock::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(owner.clone()).or_default().clone()
+    }
+
+    /// Forget the owner's lock once no one else holds or waits for it.
+    fn release(&self, owner: &UserId, lock: &Arc<futures::lock::Mutex<()>>) {
+        let mut locks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // One reference in the map, one in the caller: nobody else is waiting.
+        if Arc::strong_count(lock) <= 2 {
+            locks.remove(owner);
+        }
+    }
 }
 
 fn older_than(

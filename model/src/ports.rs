@@ -173,6 +173,29 @@ pub trait TimelineCache: Send + Sync {
     fn tweets(&self, ids: &[TweetId]) -> impl Future<Output = StoreResult<Vec<Option<Tweet>>>> + Send;
     fn put_tweets(&self, tweets: &[Tweet]) -> impl Future<Output = StoreResult<()>> + Send;
     fn forget_tweet(&self, id: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Record a tweet of an author who is not fanned out (hybrid fan-out), newest kept.
+    fn add_recent(&self, author: &UserId, tweet: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_recent(&self, author: &UserId, tweet: &TweetId)
+    -> impl Future<Output = StoreResult<()>> + Send;
+    /// For each author, up to `count` recent tweet IDs older than `before`, newest first, from
+    /// the newest `TIMELINE_CAP` recorded (fewer when the list was lost or is young).
+    fn recent(
+        &self,
+        authors: &[UserId],
+        before: Option<&TweetId>,
+        count: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Vec<TweetId>>>> + Send;
+    /// The celebrities a reader follows, if remembered.
+    fn celebrities_followed(
+        &self,
+        reader: &UserId,
+    ) -> impl Future<Output = StoreResult<Option<Vec<UserId>>>> + Send;
+    fn remember_celebrities_followed(
+        &self,
+        reader: &UserId,
+        celebrities: &[UserId],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// A post made under an idempotency key: the tweet it created and whether it was stored.

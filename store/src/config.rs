@@ -13,11 +13,15 @@ pub struct StoreConfig {
     pub redis_url: String,
     /// `TIMELINE_REDIS_CLUSTER`: `true` for Redis Cluster (ElastiCache Serverless is one).
     pub redis_cluster: bool,
+    /// `TIMELINE_FANOUT_THRESHOLD`: authors with more followers are not fanned out; readers
+    /// merge their tweets in (the fan-out and the read path must agree on it, hence here).
+    pub fanout_threshold: u64,
 }
 
 impl StoreConfig {
     pub const DEFAULT_TABLE_PREFIX: &str = "dev-";
     pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+    pub const DEFAULT_FANOUT_THRESHOLD: u64 = 10_000;
 
     pub fn from_env() -> Self {
         Self {
@@ -26,6 +30,10 @@ impl StoreConfig {
                 .unwrap_or_else(|_| Self::DEFAULT_TABLE_PREFIX.into()),
             redis_url: env::var("TIMELINE_REDIS_URL").unwrap_or_else(|_| Self::DEFAULT_REDIS_URL.into()),
             redis_cluster: env::var("TIMELINE_REDIS_CLUSTER").is_ok_and(|v| v == "true" || v == "1"),
+            fanout_threshold: env::var("TIMELINE_FANOUT_THRESHOLD")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(Self::DEFAULT_FANOUT_THRESHOLD),
         }
     }
 }

@@ -76,10 +76,7 @@ async fn a_transient_failure_names_the_failed_record_and_a_retry_from_there_comp
     // after it is attempted.
     let mut config = store_config(&app.prefix, app.redis);
     config.redis_url = "redis://127.0.0.1:1".into();
-    let broken = Engine {
-        dynamo: app.service.state.dynamo.clone(),
-        cache: RedisCache::connect(&config).await.unwrap(),
-    };
+    let broken = Engine { cache: RedisCache::connect(&config).await.unwrap(), ..engine(&app) };
     let response = broken.handle(&event(batch.clone())).await;
     let failed: Vec<Option<String>> =
         response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
@@ -127,7 +124,11 @@ async fn a_poison_record_is_skipped_and_counted_while_the_rest_of_the_batch_land
 }
 
 fn engine(app: &TestApp) -> Engine {
-    Engine { dynamo: app.service.state.dynamo.clone(), cache: app.service.state.cache.clone() }
+    Engine {
+        dynamo: app.service.state.dynamo.clone(),
+        cache: app.service.state.cache.clone(),
+        celebrity_threshold: app.service.state.celebrity_threshold,
+    }
 }
 
 /// Both stores' view of one owner's timeline.

@@ -44,6 +44,7 @@ pub fn store_config(prefix: &str, redis: Redis) -> StoreConfig {
         table_prefix: prefix.to_owned(),
         redis_url,
         redis_cluster,
+        fanout_threshold: StoreConfig::DEFAULT_FANOUT_THRESHOLD,
     }
 }
 
@@ -59,6 +60,11 @@ pub async fn spawn_app() -> TestApp {
 /// A service on the given Redis, with a posting rate limit (`spawn_app` has none, as load
 /// tests and acceptance runs do).
 pub async fn spawn_app_on(redis: Redis, post_limit: Option<RateLimit>) -> TestApp {
+    spawn_app_with(redis, post_limit, StoreConfig::DEFAULT_FANOUT_THRESHOLD).await
+}
+
+/// A service whose hybrid fan-out threshold is `fanout_threshold` followers.
+pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_threshold: u64) -> TestApp {
     // `RUST_LOG=debug cargo test` shows the service's logs beside a failing test.
     static LOGS: std::sync::Once = std::sync::Once::new();
     LOGS.call_once(|| {
@@ -69,7 +75,7 @@ pub async fn spawn_app_on(redis: Redis, post_limit: Option<RateLimit>) -> TestAp
     let settings = LocalSettings {
         http_addr: "127.0.0.1:0".into(),
         jwt_secret: SECRET.into(),
-        store: store_config(&prefix, redis),
+        store: StoreConfig { fanout_threshold, ..store_config(&prefix, redis) },
         post_limit,
     };
     let service = start(&settings)

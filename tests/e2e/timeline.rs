@@ -4,12 +4,58 @@ use reqwest::{Method, StatusCode};
 use timeline_model::ports::TimelineCache;
 use timeline_model::{TweetId, UserId};
 
-use crate::helpers::{TestApp, flush_cache, ids, on_both_redis};
+use crate::helpers::{Redis, TestApp, flush_cache, ids, on_both_redis, spawn_app_with};
 
 on_both_redis! {
     the_author_and_followers_see_a_tweet_and_a_non_follower_does_not => author_and_followers_see_a_tweet;
     a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read => flushed_cache_is_refilled;
     pages_follow_the_cursor_newest_first_without_gaps_or_repeats => pages_follow_the_cursor;
+}
+
+#[tokio::test]
+async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order() {
+    celebrity_tweets_are_merged(Redis::Standalone).await;
+}
+
+#[tokio::test]
+async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order_on_a_cluster() {
+    celebrity_tweets_are_merged(Redis::Cluster).await;
+}
+
+/// With a threshold of 1 follower, an author with two is not fanned out.
+async fn celebrity_tweets_are_merged(redis: Redis) {
+    let app = spawn_app_with(redis, None, 1).await;
+    let (star, bob, cat) = (app.user("star").await, app.user("bob").await, app.user("cat").await);
+    app.follow(&bob, &star).await;
+    app.follow(&cat, &star).await;
+    app.follow(&bob, &cat).await;
+    let mut posted = Vec::new();
+    for (n, author) in [&star, &cat, &star, &cat, &star].into_iter().enumerate() {
+        posted.push(app.post(author, &format!("tweet {n}")).await);
+    }
+    posted.reverse();
+    app.wait_for_timeline(&star, |ids| ids.len() == 3).await;
+    let seen = app.wait_for_timeline(&bob, |ids| ids.len() == 5).await;
+    assert_eq!(seen, posted, "the celebrity's and cat's tweets, merged newest first");
+
+    // Only cat's tweets were copied into bob's precomputed timeline.
+    let owner = UserId::parse(&bob).unwrap();
+    let durable =
+        timeline_model::ports::TimelineStore::newest(&app.service.state.dynamo, &owner, 10).await.unwrap();
+    assert_eq!(durable.len(), 2);
+
+    // Pages stay exact across the merge.
+    let mut paged = Vec::new();
+    let mut path = format!("/users/{bob}/timeline?limit=2");
+    loop {
+        let reply = app.call(Method::GET, &path, Some(&bob), None).await;
+        paged.extend(ids(&reply.body));
+        match reply.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/users/{bob}/timeline?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, posted);
 }
 
 async fn author_and_followers_see_a_tweet(app: TestApp) {

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use timeline_model::home::read_home;
+use timeline_model::home::Home;
 
 use super::page_response;
 use super::tweets::open_tweet_cursor;
@@ -21,6 +21,15 @@ pub async fn home(
     caller.must_be(&owner)?;
     let scope = format!("timeline:{owner}");
     let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
-    let page = read_home(&state.cache, &state.dynamo, &state.dynamo, &owner, before, paging.limit).await?;
+    let home = Home {
+        cache: &state.cache,
+        store: &state.dynamo,
+        tweets: &state.dynamo,
+        follows: &state.dynamo,
+        users: &state.dynamo,
+        celebrity_threshold: state.celebrity_threshold,
+        rebuilds: &state.rebuilds,
+    };
+    let page = home.read(&owner, before, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
 }

@@ -5,6 +5,9 @@
 //! - `tl:{owner}`: sorted set of tweet IDs, newest last, trimmed to the cap.
 //! - `tw:<tweet_id>`: the tweet's JSON body, written once per tweet.
 //! - `rl:{user}`: the user's recent posts, for the posting rate limit.
+//! - `ar:{author}`: recent tweet IDs of an author who is not fanned out (hybrid fan-out),
+//!   trimmed to the cap and kept without expiry (only such authors have one).
+//! - `cf:{reader}`: the celebrities a reader follows, as JSON, for a minute.
 //!
 //! Timelines and bodies idle out after `IDLE_TTL`; each read refreshes the timeline's TTL, so
 //! only active readers keep a cached timeline, and the fan-out only writes those.
@@ -29,6 +32,9 @@ use crate::telemetry;
 /// How long an unread timeline, or an unread tweet body, stays cached.
 pub const IDLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How long the celebrities a reader follows are remembered: a new follow of one shows within it.
+const CELEBRITIES_TTL_SECS: u64 = 60;
+
 /// Commands in flight at once per batch on a cluster.
 const CLUSTER_IN_FLIGHT: usize = 256;
 
@@ -52,6 +58,14 @@ impl RedisCache {
 
     fn timeline_key(&self, owner: &UserId) -> String {
         format!("{}tl:{{{owner}}}", self.prefix)
+    }
+
+    fn recent_key(&self, author: &UserId) -> String {
+        format!("{}ar:{{{author}}}", self.prefix)
+    }
+
+    fn celebrities_key(&self, reader: &UserId) -> String {
+        format!("{}cf:{{{reader}}}", self.prefix)
     }
 
     fn tweet_key(&self, id: &TweetId) -> String {
@@ -131,6 +145,19 @@ async fn send_each<T: FromRedisValue + Send>(
     stream::iter(requests).buffered(CLUSTER_IN_FLIGHT).collect().await
 }
 
+/// Up to `count` members older than `before`, newest first: every member has score 0, so the
+/// set orders lexicographically, which for ULIDs is by time.
+fn newest_first(key: &str, before: Option<&TweetId>, count: usize) -> Cmd {
+    let max = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+    let mut command = redis::cmd("ZRANGE");
+    command.arg(key).arg(max).arg("-").arg("BYLEX").arg("REV").arg("LIMIT").arg(0).arg(count);
+    command
+}
+
+fn parse_ids(members: &[String]) -> Vec<TweetId> {
+    members.iter().filter_map(|m| TweetId::parse(m).ok()).collect()
+}
+
 fn lost_scripts(error: &RedisError) -> bool {
     error.code() == Some("NOSCRIPT")
 }
@@ -158,19 +185,10 @@ impl TimelineCache for RedisCache {
         count: usize,
     ) -> StoreResult<Option<Vec<TweetId>>> {
         let (state, timeline) = (self.state_key(owner), self.timeline_key(owner));
-        let max = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
         let mut pipeline = redis::pipe();
         pipeline
             .get(&state)
-            .cmd("ZRANGE")
-            .arg(&timeline)
-            .arg(max)
-            .arg("-")
-            .arg("BYLEX")
-            .arg("REV")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(count)
+            .add_command(newest_first(&timeline, before, count))
             .expire(&state, ttl_seconds() as i64)
             .ignore()
             .expire(&timeline, ttl_seconds() as i64)
@@ -181,7 +199,7 @@ impl TimelineCache for RedisCache {
             return Ok(None);
         }
         metrics::counter!(telemetry::TIMELINE_CACHE_HITS).increment(1);
-        Ok(Some(members.iter().filter_map(|m| TweetId::parse(m).ok()).collect()))
+        Ok(Some(parse_ids(&members)))
     }
 
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
@@ -250,6 +268,54 @@ impl TimelineCache for RedisCache {
     async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
         pipeline.del(self.tweet_key(id)).ignore();
+        self.run(&pipeline, &[]).await
+    }
+
+    async fn add_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        let key = self.recent_key(author);
+        let mut pipeline = redis::pipe();
+        pipeline
+            .zadd(&key, tweet.to_string(), 0)
+            .ignore()
+            .zremrangebyrank(&key, 0, -(TIMELINE_CAP as isize + 1))
+            .ignore();
+        self.run(&pipeline, &[]).await
+    }
+
+    async fn remove_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        let mut pipeline = redis::pipe();
+        pipeline.zrem(self.recent_key(author), tweet.to_string()).ignore();
+        self.run(&pipeline, &[]).await
+    }
+
+    async fn recent(
+        &self,
+        authors: &[UserId],
+        before: Option<&TweetId>,
+        count: usize,
+    ) -> StoreResult<Vec<Vec<TweetId>>> {
+        let commands: Vec<Cmd> =
+            authors.iter().map(|a| newest_first(&self.recent_key(a), before, count)).collect();
+        let lists: Vec<Vec<String>> = self.run_each(&commands, &[]).await?;
+        Ok(lists.into_iter().map(|members| parse_ids(&members)).collect())
+    }
+
+    async fn celebrities_followed(&self, reader: &UserId) -> StoreResult<Option<Vec<UserId>>> {
+        let mut pipeline = redis::pipe();
+        pipeline.get(self.celebrities_key(reader));
+        let (json,): (Option<String>,) = self.run(&pipeline, &[]).await?;
+        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    async fn remember_celebrities_followed(
+        &self,
+        reader: &UserId,
+        celebrities: &[UserId],
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(celebrities)
+            .map_err(|e| StoreError::Corrupt { what: "user", source: Box::new(e) })?;
+        let mut pipeline = redis::pipe();
+        pipeline.set_ex(self.celebrities_key(reader), json, CELEBRITIES_TTL_SECS).ignore();
         self.run(&pipeline, &[]).await
     }
 }
