@@ -13,6 +13,9 @@ use crate::timeline::{Limit, Page, TIMELINE_CAP};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
 
+/// Entries past the cap removed from the durable timeline per cache rebuild.
+const TRIM_STEP: usize = 200;
+
 /// Readers' follows read per step when looking for the celebrities they follow.
 const FOLLOWING_PAGE: usize = 1000;
 
@@ -89,8 +92,15 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
             return Ok(ids);
         }
         self.cache.begin_fill(owner).await?;
-        let all: Vec<TweetId> =
-            self.store.newest(owner, TIMELINE_CAP).await?.into_iter().map(|e| e.tweet_id).collect();
+        let mut entries = self.store.newest(owner, TIMELINE_CAP + TRIM_STEP).await?;
+        let beyond_cap = entries.split_off(entries.len().min(TIMELINE_CAP));
+        if !beyond_cap.is_empty() {
+            // Amortised trim of the durable timeline, paid by the rebuild, not by each fan-out.
+            if let Err(error) = self.store.remove(&beyond_cap).await {
+                tracing::warn!(%error, "could not trim the durable timeline");
+            }
+        }
+        let all: Vec<TweetId> = entries.into_iter().map(|e| e.tweet_id).collect();
         self.cache.finish_fill(owner, &all).await?;
         Ok(older_than(all, before, want))
     }

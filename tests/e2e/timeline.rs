@@ -118,3 +118,66 @@ async fn pages_follow_the_cursor(app: TestApp) {
     }
     assert_eq!(seen, posted);
 }
+
+#[tokio::test]
+async fn timelines_hold_the_newest_800_after_820_posts_in_both_stores() {
+    use futures::StreamExt;
+    use timeline_model::TIMELINE_CAP;
+    use timeline_model::ports::{TimelineCache, TimelineStore};
+
+    let app = spawn_app_with(Redis::Standalone, None, u64::MAX).await;
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    app.timeline(&bob).await; // cached: the fan-out writes and trims it in Redis too
+    let posts = futures::stream::iter(0..820).map(|n| {
+        let (app, ann) = (&app, &ann);
+        async move { app.post(ann, &format!("tweet {n}")).await }
+    });
+    let mut posted: Vec<String> = posts.buffer_unordered(16).collect().await;
+    posted.sort();
+    let newest: Vec<TweetId> =
+        posted.iter().rev().take(TIMELINE_CAP).map(|id| TweetId::parse(id).unwrap()).collect();
+
+    let owner = UserId::parse(&bob).unwrap();
+    let state = &app.service.state;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while state.cache.page(&owner, None, 1).await.unwrap() != Some(vec![newest[0]])
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        state.cache.page(&owner, None, 1000).await.unwrap(),
+        Some(newest.clone()),
+        "Redis holds the newest 800"
+    );
+
+    // The durable timeline got all 820; a rebuild serves 800 and trims the rest.
+    assert_eq!(state.dynamo.newest(&owner, 1000).await.unwrap().len(), 820);
+    flush_cache(&app).await;
+    let page = app.call(Method::GET, &format!("/users/{bob}/timeline?limit=100"), Some(&bob), None).await;
+    assert_eq!(ids(&page.body).len(), 100);
+    assert_eq!(state.cache.page(&owner, None, 1000).await.unwrap(), Some(newest.clone()));
+    let durable: Vec<TweetId> =
+        state.dynamo.newest(&owner, 1000).await.unwrap().into_iter().map(|e| e.tweet_id).collect();
+    assert_eq!(durable, newest, "trimmed to the cap");
+}
+
+#[tokio::test]
+async fn an_inactive_readers_timeline_is_not_written_to_redis_and_is_right_when_rebuilt() {
+    use timeline_model::ports::TimelineCache;
+
+    let app = spawn_app().await;
+    let (ann, active, inactive) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
+    app.follow(&active, &ann).await;
+    app.follow(&inactive, &ann).await;
+    app.timeline(&active).await;
+    let tweet = app.post(&ann, "hello").await;
+    app.wait_for_timeline(&active, |ids| ids.contains(&tweet)).await;
+
+    let owner = UserId::parse(&inactive).unwrap();
+    assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap(), None, "nothing cached for cat");
+    assert_eq!(app.timeline(&inactive).await, vec![tweet.clone()]);
+    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap();
+    assert_eq!(cached, Some(vec![TweetId::parse(&tweet).unwrap()]));
+}

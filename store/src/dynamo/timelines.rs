@@ -4,9 +4,27 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 use timeline_model::ports::{StoreResult, TimelineStore};
 use timeline_model::{TimelineEntry, UserId};
 
+use std::time::Duration;
+
+use serde::Serialize;
+
 use super::Dynamo;
 use super::batch::{Item, write_all};
 use super::requests::{from_items, query_up_to, to_item};
+
+/// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
+/// timelines of readers who never come back (active readers' timelines are also trimmed to the
+/// cap when the cache is rebuilt); trimming on every fan-out write would cost a query per
+/// follower per tweet.
+pub const ENTRY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// A timeline entry as stored: the entry and its expiry (epoch seconds, the TTL attribute).
+#[derive(Serialize)]
+struct EntryItem<'a> {
+    #[serde(flatten)]
+    entry: &'a TimelineEntry,
+    expires_at: i64,
+}
 
 fn entry_key(entry: &TimelineEntry) -> Item {
     Item::from([
@@ -36,10 +54,9 @@ impl TimelineStore for Dynamo {
         let requests = entries
             .iter()
             .map(|entry| {
-                let put = PutRequest::builder()
-                    .set_item(Some(to_item("timeline entry", entry)?))
-                    .build()
-                    .expect("item is set");
+                let expires_at = entry.tweet_id.created_at().unix_seconds() + ENTRY_TTL.as_secs() as i64;
+                let item = to_item("timeline entry", &EntryItem { entry, expires_at })?;
+                let put = PutRequest::builder().set_item(Some(item)).build().expect("item is set");
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<StoreResult<Vec<_>>>()?;
