@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use timeline_model::ports::TimelineCache;
 use timeline_model::{TweetId, UserId};
 
-use crate::helpers::{Redis, TestApp, flush_cache, ids, on_both_redis, spawn_app_with};
+use crate::helpers::{Redis, TestApp, flush_cache, ids, on_both_redis, spawn_app, spawn_app_with};
 
 on_both_redis! {
     the_author_and_followers_see_a_tweet_and_a_non_follower_does_not => author_and_followers_see_a_tweet;
