@@ -2,9 +2,10 @@
 //! the local server; API Gateway sends GETs to the read function and the rest to the write one.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::Uri;
-use axum::middleware::map_request;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Uri, header};
+use axum::middleware::{map_request, map_response_with_state};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use lambda_http::request::RequestContext;
 
@@ -30,7 +31,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(map_response_with_state(state.clone(), allow_origin))
         .with_state(state)
+}
+
+/// Let the configured browser origin read every response, errors included, and the headers a
+/// client needs (`Location` of a new resource, `Retry-After` of a 429).
+async fn allow_origin(State(state): State<AppState>, mut response: Response) -> Response {
+    if let Some(origin) = &state.cors_origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        headers
+            .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Location, Retry-After"));
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
 }
 
 /// The router as the Lambdas serve it. A REST API event's path carries the stage

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+
 use timeline_model::ValidationError;
 use timeline_model::home::Rebuilds;
 use timeline_model::limits::RateLimit;
@@ -26,6 +28,9 @@ pub struct AppState {
     pub celebrity_threshold: u64,
     /// Cache rebuilds under way in this process.
     pub rebuilds: Arc<Rebuilds>,
+    /// `TIMELINE_CORS_ALLOW_ORIGIN`: the browser origin allowed to read responses, if any
+    /// (API Gateway answers the preflight; the functions label the responses).
+    pub cors_origin: Option<HeaderValue>,
 }
 
 /// `TIMELINE_POST_LIMIT` (`300/3h` when unset, `off` for none).
@@ -67,6 +72,10 @@ impl AppState {
             post_limit,
             celebrity_threshold: config.fanout_threshold,
             rebuilds: Arc::default(),
+            cors_origin: std::env::var("TIMELINE_CORS_ALLOW_ORIGIN")
+                .ok()
+                .filter(|origin| !origin.is_empty())
+                .and_then(|origin| HeaderValue::from_str(&origin).ok()),
         })
     }
 }

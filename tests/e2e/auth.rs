@@ -92,12 +92,14 @@ async fn in_aws_the_caller_is_the_sub_claim_of_api_gateways_authorizer() {
     app.wait_for_timeline(&ann, |ids| ids.contains(&tweet)).await;
     let mut state = app.service.state.clone();
     state.authenticator = Authenticator::ApiGateway;
+    state.cors_origin = Some(axum::http::HeaderValue::from_static("https://app.example"));
     let lambda_router = lambda_router(state);
 
     let path = format!("/users/{ann}/timeline");
     let own = lambda_http::request::from_str(&rest_api_event(&path, &ann)).unwrap();
     let response = lambda_router.clone().oneshot(own).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
 
     let someone_else = lambda_http::request::from_str(&rest_api_event(&path, "mallory")).unwrap();
     assert_eq!(lambda_router.clone().oneshot(someone_else).await.unwrap().status(), StatusCode::FORBIDDEN);
