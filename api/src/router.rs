@@ -72,3 +72,65 @@ async fn strip_stage(mut request: Request) -> Request {
     }
     request
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// (method, path) of every `.route(...)` above this test module.
+    fn routed() -> BTreeSet<(String, String)> {
+        let source = include_str!("router.rs");
+        let code = &source[..source.find("#[cfg(test)]").expect("test module")];
+        let mut routes = BTreeSet::new();
+        for chunk in code.split(".route(\"").skip(1) {
+            let (path, rest) = chunk.split_once('"').expect("a quoted path");
+            let handlers =
+                rest.split(".route(").next().unwrap_or(rest).split(".fallback(").next().unwrap_or(rest);
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if handlers.contains(&format!(" {method}(")) || handlers.contains(&format!(".{method}(")) {
+                    routes.insert((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+        routes
+    }
+
+    /// (method, path) of every operation of docs/openapi.yaml.
+    fn documented() -> BTreeSet<(String, String)> {
+        let document = include_str!("../../docs/openapi.yaml");
+        let paths = &document[document.find("\npaths:").expect("paths section") + 1..];
+        let mut routes = BTreeSet::new();
+        let mut current = None;
+        for line in paths.lines().skip(1) {
+            if !line.starts_with(' ') && !line.is_empty() {
+                break; // the next top-level section
+            }
+            if let Some(path) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
+                current = Some(format!("/{path}"));
+            } else if let (Some(path), Some(method)) =
+                (&current, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')))
+            {
+                if ["get", "post", "put", "delete", "patch"].contains(&method) {
+                    routes.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
+        let (routed, documented) = (routed(), documented());
+        assert!(routed.len() >= 13, "{routed:?}");
+        assert_eq!(
+            routed.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "routed, not documented"
+        );
+        assert_eq!(
+            documented.difference(&routed).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "documented, not routed"
+        );
+    }
+}
