@@ -109,10 +109,9 @@ mod tests {
                 current = Some(format!("/{path}"));
             } else if let (Some(path), Some(method)) =
                 (&current, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')))
+                && ["get", "post", "put", "delete", "patch"].contains(&method)
             {
-                if ["get", "post", "put", "delete", "patch"].contains(&method) {
-                    routes.insert((method.to_owned(), path.clone()));
-                }
+                routes.insert((method.to_owned(), path.clone()));
             }
         }
         routes
