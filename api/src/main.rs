@@ -8,12 +8,7 @@ use timeline_store::StoreConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_current_span(false)
-        .without_time()
-        .init();
+    timeline_store::telemetry::init_lambda_logs();
     let state =
         AppState::connect(&StoreConfig::from_env(), Authenticator::ApiGateway, post_limit_from_env()?)
             .await?;

@@ -8,12 +8,7 @@ use timeline_store::{Dynamo, RedisCache, StoreConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_current_span(false)
-        .without_time()
-        .init();
+    timeline_store::telemetry::init_lambda_logs();
     let config = StoreConfig::from_env();
     let engine = Engine {
         dynamo: Dynamo::connect(&config).await,

@@ -69,28 +69,27 @@ pub async fn profile(users: &impl Users, id: &UserId) -> DomainResult<User> {
     users.get(id).await?.ok_or(DomainError::NotFound(Missing::User))
 }
 
-/// `follower` follows `followee`; following twice changes nothing.
-pub async fn follow(
-    users: &impl Users,
-    follows: &impl Follows,
-    follower: UserId,
-    followee: UserId,
-) -> DomainResult<EdgeChange> {
-    let edge = Follow::new(follower, followee)?;
-    ensure_both_exist(users, &edge).await?;
-    Ok(follows.follow(&edge).await?)
+/// Following or unfollowing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowAction {
+    Follow,
+    Unfollow,
 }
 
-/// `follower` stops following `followee`; unfollowing twice changes nothing.
-pub async fn unfollow(
+/// `follower` follows or unfollows `followee`; doing it twice changes nothing.
+pub async fn change_follow(
     users: &impl Users,
     follows: &impl Follows,
     follower: UserId,
     followee: UserId,
+    action: FollowAction,
 ) -> DomainResult<EdgeChange> {
     let edge = Follow::new(follower, followee)?;
     ensure_both_exist(users, &edge).await?;
-    Ok(follows.unfollow(&edge).await?)
+    Ok(match action {
+        FollowAction::Follow => follows.follow(&edge).await?,
+        FollowAction::Unfollow => follows.unfollow(&edge).await?,
+    })
 }
 
 async fn ensure_both_exist(users: &impl Users, edge: &Follow) -> DomainResult<()> {

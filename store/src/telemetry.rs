@@ -43,3 +43,14 @@ pub fn install_emf_recorder()
         .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
         .init()
 }
+
+/// Logs of a Lambda function: JSON lines (CloudWatch Logs Insights parses them), level from
+/// `RUST_LOG`, no timestamp (CloudWatch stamps each line).
+pub fn init_lambda_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_current_span(false)
+        .without_time()
+        .init();
+}

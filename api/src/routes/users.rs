@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use timeline_model::service::{self, Direction};
+use timeline_model::service::{self, Direction, FollowAction};
 use timeline_model::{DisplayName, UserId, Username};
 
 use super::{created, page_response};
@@ -48,22 +48,29 @@ pub async fn by_username(
 }
 
 pub async fn follow(
-    State(state): State<AppState>,
+    state: State<AppState>,
     caller: Principal,
-    Path((id, target)): Path<(String, String)>,
+    path: Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (follower, followee) = edge(&caller, &id, &target)?;
-    service::follow(&state.dynamo, &state.dynamo, follower, followee).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    change_follow(state, caller, path, FollowAction::Follow).await
 }
 
 pub async fn unfollow(
+    state: State<AppState>,
+    caller: Principal,
+    path: Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    change_follow(state, caller, path, FollowAction::Unfollow).await
+}
+
+async fn change_follow(
     State(state): State<AppState>,
     caller: Principal,
     Path((id, target)): Path<(String, String)>,
+    action: FollowAction,
 ) -> Result<Response, ApiError> {
     let (follower, followee) = edge(&caller, &id, &target)?;
-    service::unfollow(&state.dynamo, &state.dynamo, follower, followee).await?;
+    service::change_follow(&state.dynamo, &state.dynamo, follower, followee, action).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
