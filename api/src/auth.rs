@@ -89,13 +89,18 @@ fn bearer_subject(parts: &Parts, key: &DecodingKey) -> Result<String, ApiError> 
         .headers
         .get(header::AUTHORIZATION)
         .ok_or(ApiError::Unauthenticated("missing Authorization: Bearer token"))?;
+    // The scheme is case-insensitive (RFC 9110).
     let token = header
         .to_str()
         .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or(ApiError::Unauthenticated("the Authorization header must be: Bearer <token>"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = LEEWAY_SECS;
+    // Only `sub` and `exp` matter locally; other claims (`aud` included) are ignored.
+    validation.validate_aud = false;
     validation.set_required_spec_claims(&["sub", "exp"]);
     let data = jsonwebtoken::decode::<Claims>(token.trim(), key, &validation)
         .map_err(|_| ApiError::Unauthenticated("the token is invalid or expired"))?;

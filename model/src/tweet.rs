@@ -21,10 +21,10 @@ impl TweetId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        // Only the canonical upper-case form: two spellings of one ID would sort apart.
-        let canonical = raw.len() == ulid::ULID_LEN && !raw.bytes().any(|b| b.is_ascii_lowercase());
+        // Only the canonical form: two spellings of one ID (lower case, or a first character
+        // past '7', whose extra bits the decoder drops) would alias one tweet and sort apart.
         match Ulid::from_str(raw) {
-            Ok(ulid) if canonical => Ok(Self(ulid)),
+            Ok(ulid) if ulid.to_string() == raw => Ok(Self(ulid)),
             _ => Err(ValidationError::new("tweet_id", "must be a ULID")),
         }
     }
@@ -103,6 +103,8 @@ mod tests {
         let id = TweetId::generate();
         assert_eq!(TweetId::parse(&id.to_string()).unwrap(), id);
         assert!(TweetId::parse(&id.to_string().to_lowercase()).is_err());
+        let overflowing = format!("8{}", &id.to_string()[1..]);
+        assert!(TweetId::parse(&overflowing).is_err(), "an alias of another ID");
         assert!(TweetId::parse("not-a-ulid").is_err());
         assert!(TweetId::parse("").is_err());
     }

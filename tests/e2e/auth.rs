@@ -42,6 +42,24 @@ async fn bad_signatures_expired_tokens_and_missing_claims_are_unauthenticated() 
             .unwrap();
         assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
     }
+    // Other claims are ignored (an `aud` included), and the scheme is case-insensitive.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let with_audience = json!({ "sub": user, "exp": now + 600, "aud": "some-client", "iss": "me" });
+    let with_audience = jsonwebtoken::encode(
+        &Header::default(),
+        &with_audience,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let reply = app
+        .client
+        .get(format!("{}/users/{user}/timeline", app.base))
+        .header("authorization", format!("bearer {with_audience}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+
     // Within the leeway a token still works.
     let fresh_enough = signed(SECRET, &user, -30);
     let reply = app

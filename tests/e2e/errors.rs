@@ -149,6 +149,14 @@ async fn tweet_rules() {
     let id = longest.body["tweet_id"].as_str().unwrap();
     assert_eq!(longest.headers["location"], format!("/tweets/{id}").as_str());
 
+    // A ULID whose first character overflows would decode to another tweet's ID: not found.
+    let alias = format!("8{}", &id[1..]);
+    assert_error(
+        &app.call(Method::GET, &format!("/tweets/{alias}"), None, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+
     let no_profile = unique_user("ghost");
     let reply = app.call(Method::POST, "/tweets", Some(&no_profile), Some(json!({ "text": "hi" }))).await;
     assert_error(&reply, StatusCode::NOT_FOUND, "not_found");

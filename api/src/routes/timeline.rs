@@ -1,6 +1,6 @@
 //! `GET /users/{user_id}/timeline`: the caller's home timeline, from the cache.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use timeline_model::home::Home;
 
@@ -8,13 +8,13 @@ use super::page_response;
 use super::tweets::open_tweet_cursor;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{Paging, user_id};
+use crate::extract::{Paging, PathParams, user_id};
 use crate::state::AppState;
 
 pub async fn home(
     State(state): State<AppState>,
     caller: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let owner = user_id(&id)?;

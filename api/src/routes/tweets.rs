@@ -1,6 +1,6 @@
 //! Tweets: post, read, delete, and an author's own.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use timeline_model::{NewTweet, TweetId, TweetText};
 use super::{created, page_response};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Paging, json_response, tweet_id, user_id};
+use crate::extract::{JsonBody, Paging, PathParams, json_response, tweet_id, user_id};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -42,7 +42,10 @@ pub async fn create(
     Ok(created(format!("/tweets/{}", tweet.tweet_id), &tweet))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     let tweet = service::tweet(&state.dynamo, &tweet_id(&id)?).await?;
     Ok(json_response(StatusCode::OK, &tweet))
 }
@@ -50,7 +53,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 pub async fn delete(
     State(state): State<AppState>,
     caller: Principal,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     service::delete_tweet(&state.dynamo, &caller.user_id, &tweet_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -58,7 +61,7 @@ pub async fn delete(
 
 pub async fn by_author(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let author = user_id(&id)?;

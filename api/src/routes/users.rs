@@ -1,6 +1,6 @@
 //! Profiles and follow edges.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use timeline_model::{DisplayName, UserId, Username};
 use super::{created, page_response};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Paging, json_response, user_id};
+use crate::extract::{JsonBody, Paging, PathParams, json_response, user_id};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -31,14 +31,17 @@ pub async fn create(
     Ok(created(format!("/users/{}", user.user_id), &user))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     let user = service::profile(&state.dynamo, &user_id(&id)?).await?;
     Ok(json_response(StatusCode::OK, &user))
 }
 
 pub async fn by_username(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let username = Username::parse(&name).map_err(|_| ApiError::not_found("user"))?;
     let user = timeline_model::ports::Users::find_by_username(&state.dynamo, &username)
@@ -50,7 +53,7 @@ pub async fn by_username(
 pub async fn follow(
     state: State<AppState>,
     caller: Principal,
-    path: Path<(String, String)>,
+    path: PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     change_follow(state, caller, path, FollowAction::Follow).await
 }
@@ -58,7 +61,7 @@ pub async fn follow(
 pub async fn unfollow(
     state: State<AppState>,
     caller: Principal,
-    path: Path<(String, String)>,
+    path: PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     change_follow(state, caller, path, FollowAction::Unfollow).await
 }
@@ -66,7 +69,7 @@ pub async fn unfollow(
 async fn change_follow(
     State(state): State<AppState>,
     caller: Principal,
-    Path((id, target)): Path<(String, String)>,
+    PathParams((id, target)): PathParams<(String, String)>,
     action: FollowAction,
 ) -> Result<Response, ApiError> {
     let (follower, followee) = edge(&caller, &id, &target)?;
@@ -83,7 +86,7 @@ fn edge(caller: &Principal, id: &str, target: &str) -> Result<(UserId, UserId), 
 
 pub async fn followers(
     state: State<AppState>,
-    path: Path<String>,
+    path: PathParams<String>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
     follow_list(state, path, paging, Direction::Followers).await
@@ -91,7 +94,7 @@ pub async fn followers(
 
 pub async fn following(
     state: State<AppState>,
-    path: Path<String>,
+    path: PathParams<String>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
     follow_list(state, path, paging, Direction::Following).await
@@ -99,7 +102,7 @@ pub async fn following(
 
 async fn follow_list(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     paging: Paging,
     direction: Direction,
 ) -> Result<Response, ApiError> {
