@@ -23,6 +23,7 @@ pub struct Memory {
     posts: Mutex<HashMap<(UserId, String), IdempotentPost>>,
     recent: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
     pub admitted: Mutex<u32>,
+    pub fills: Mutex<u32>,
 }
 
 impl Memory {
@@ -185,6 +186,9 @@ impl TimelineCache for Memory {
         }))
     }
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
+        *self.fills.lock().unwrap() += 1;
+        // A slow store: concurrent readers get the chance to miss together.
+        tokio::task::yield_now().await;
         self.cached.lock().unwrap().entry(owner.clone()).or_default();
         Ok(())
     }

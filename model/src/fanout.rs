@@ -369,4 +369,18 @@ mod tests {
         }
         assert_eq!(seen, posted);
     }
+
+    #[tokio::test]
+    async fn concurrent_misses_for_one_reader_share_one_rebuild() {
+        let memory = world(&["ann"]).await;
+        let rebuilds = Rebuilds::default();
+        let reader = home(&memory, &rebuilds, u64::MAX);
+        let limit = Limit::default();
+        let ann = id("ann");
+        let reads = (0..8).map(|_| reader.read(&ann, None, limit));
+        for page in futures::future::join_all(reads).await {
+            assert!(page.unwrap().items.is_empty());
+        }
+        assert_eq!(*memory.fills.lock().unwrap(), 1);
+    }
 }

@@ -181,3 +181,26 @@ async fn an_inactive_readers_timeline_is_not_written_to_redis_and_is_right_when_
     let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap();
     assert_eq!(cached, Some(vec![TweetId::parse(&tweet).unwrap()]));
 }
+
+#[tokio::test]
+async fn paging_stays_exact_while_new_tweets_arrive() {
+    let app = spawn_app().await;
+    let ann = app.user("ann").await;
+    let mut older = Vec::new();
+    for n in 0..6 {
+        older.push(app.post(&ann, &format!("old {n}")).await);
+    }
+    app.wait_for_timeline(&ann, |ids| ids.len() == 6).await;
+    older.reverse();
+
+    let first = app.call(Method::GET, &format!("/users/{ann}/timeline?limit=3"), Some(&ann), None).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let newer = app.post(&ann, "new while paging").await;
+    app.wait_for_timeline(&ann, |ids| ids.contains(&newer)).await;
+    let second = app
+        .call(Method::GET, &format!("/users/{ann}/timeline?limit=3&cursor={cursor}"), Some(&ann), None)
+        .await;
+
+    let seen: Vec<String> = [ids(&first.body), ids(&second.body)].concat();
+    assert_eq!(seen, older, "no duplicate and no gap: the cursor is a position, not an offset");
+}
