@@ -1,6 +1,7 @@
 //! `timeline-local`: run the service locally, or the small tools that go with it.
 //!
-//! - `serve` (default): create the tables, serve the API, run the stream poller.
+//! - `serve` (default): create the tables, serve the API, run the stream poller; metrics are
+//!   logged every minute as CloudWatch EMF JSON lines.
 //! - `create-tables`: create the tables and exit.
 //! - `token USER_ID [TTL_SECONDS]`: print a local HS256 token for USER_ID (default 24 h).
 
@@ -9,6 +10,9 @@ use std::process::ExitCode;
 use timeline_api::auth::mint_local_token;
 use timeline_service::{LocalSettings, start};
 use timeline_store::Dynamo;
+
+/// How often the local server writes its metrics (EMF JSON lines, as the Lambdas do) to stdout.
+const METRICS_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 const USAGE: &str = "usage: timeline-local [serve | create-tables | token USER_ID [TTL_SECONDS]]";
 
@@ -49,6 +53,9 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: &LocalSettings) -> ExitCode {
+    if let Err(error) = timeline_store::telemetry::install_metrics_log(METRICS_LOG_INTERVAL) {
+        eprintln!("metrics are not logged: {error}");
+    }
     let service = match start(settings).await {
         Ok(service) => service,
         Err(error) => return fail(&error),

@@ -34,14 +34,23 @@ pub const ALL: &[&str] = &[
     TIMELINE_CACHE_MISSES,
 ];
 
+fn emf_builder() -> metrics_cloudwatch_embedded::Builder {
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
+}
+
 /// The Embedded Metric Format recorder of a Lambda function: metrics go to stdout as EMF
 /// documents, flushed after each invocation by `metrics_cloudwatch_embedded::lambda`.
 pub fn install_emf_recorder()
 -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
-    metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(NAMESPACE)
-        .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
-        .init()
+    emf_builder().init()
+}
+
+/// The local log of the same metrics: the same EMF documents on stdout, every `interval`
+/// (a local run has no invocations to flush after). Needs a tokio runtime.
+pub fn install_metrics_log(interval: std::time::Duration) -> Result<(), metrics_cloudwatch_embedded::Error> {
+    emf_builder().with_auto_flush_interval(interval).init().map(drop)
 }
 
 /// Logs of a Lambda function: JSON lines (CloudWatch Logs Insights parses them), level from
