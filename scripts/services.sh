@@ -43,7 +43,12 @@ DDB_ENDPOINT="${TIMELINE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
 REDIS_URL="${TIMELINE_REDIS_URL:-redis://127.0.0.1:6379}"
 CLUSTER_URL="${TIMELINE_REDIS_CLUSTER_URL:-redis://127.0.0.1:7000}"
 
-ALL_SERVICES=(dynamodb redis redis-cluster)
+# A Redis that speaks only TLS (as ElastiCache Serverless does), with a self-signed certificate
+# made here; started with the cluster, for the tests.
+TLS_PORT="${TIMELINE_REDIS_TLS_PORT:-6390}"
+TLS_DIR="$LOCAL_DIR/tls"
+
+ALL_SERVICES=(dynamodb redis redis-cluster redis-tls)
 RECORD_FILE=""
 APT_UPDATED=0
 STARTED_PID=""
@@ -186,6 +191,7 @@ key_of() {
     dynamodb) echo "dynamodb-$DDB_PORT" ;;
     redis) echo "redis-$REDIS_PORT" ;;
     redis-cluster) echo "redis-cluster-$CLUSTER_PORT" ;;
+    redis-tls) echo "redis-tls-$TLS_PORT" ;;
     *) die "unknown service '$1' (known: ${ALL_SERVICES[*]})" ;;
   esac
 }
@@ -337,6 +343,10 @@ read -r CLUSTER_HOST CLUSTER_PORT <<<"$(host_port "$CLUSTER_URL" 7000)"
 CLUSTER_PORTS=("$CLUSTER_PORT" "$((CLUSTER_PORT + 1))" "$((CLUSTER_PORT + 2))")
 
 redis_ping() { [[ $(timeout 3 redis-cli -h "$1" -p "$2" ping 2>/dev/null) == PONG ]]; }
+tls_ping() {
+  [[ -s $TLS_DIR/cert.pem ]] &&
+    [[ $(timeout 3 redis-cli --tls --cacert "$TLS_DIR/cert.pem" -h 127.0.0.1 -p "$TLS_PORT" ping 2>/dev/null) == PONG ]]
+}
 
 # Start one daemonized redis-server on PORT and record it under SERVICE; extra arguments are
 # appended (cluster options). No persistence: the cache is rebuilt from DynamoDB by design.
@@ -348,7 +358,13 @@ redis_start_node() {
   mkdir -p "$workdir"
   rm -f "$pidfile"
   : >"$logfile"
-  redis-server --port "$port" --bind 127.0.0.1 -::1 --daemonize yes \
+  local listen=(--port "$port") ready=(redis_ping 127.0.0.1 "$port")
+  if [[ $service == redis-tls ]]; then
+    listen=(--port 0 --tls-port "$port" --tls-cert-file "$TLS_DIR/cert.pem" --tls-key-file "$TLS_DIR/key.pem"
+      --tls-ca-cert-file "$TLS_DIR/cert.pem" --tls-auth-clients no)
+    ready=(tls_ping)
+  fi
+  redis-server "${listen[@]}" --bind 127.0.0.1 -::1 --daemonize yes \
     --pidfile "$pidfile" --logfile "$logfile" --dir "$workdir" \
     --save '' --appendonly no "$@" >&2 9>&- || {
     show_log_tail "$logfile"
@@ -358,7 +374,30 @@ redis_start_node() {
   wait_until "redis-server pidfile on port $port" 0 "$logfile" test -s "$pidfile"
   STARTED_PID="$(cat "$pidfile")"
   record_started "$service" "$STARTED_PID redis-server"
-  wait_until "redis-server on port $port" "$STARTED_PID" "$logfile" redis_ping 127.0.0.1 "$port"
+  wait_until "redis-server on port $port" "$STARTED_PID" "$logfile" "${ready[@]}"
+}
+
+# The TLS Redis: a certificate for 127.0.0.1 (made once), then the server.
+tls_up() {
+  if [[ ! -s $TLS_DIR/cert.pem || ! -s $TLS_DIR/key.pem ]]; then
+    mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=127.0.0.1 \
+      -addext subjectAltName=IP:127.0.0.1 -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>/dev/null ||
+      die "openssl could not make the test certificate"
+  fi
+  if tls_ping; then
+    log "Redis (TLS) already answering at rediss://127.0.0.1:$TLS_PORT"
+    return 0
+  fi
+  if started_by_us redis-tls; then
+    stop_recorded redis-tls
+  elif tcp_open 127.0.0.1 "$TLS_PORT"; then
+    die "port $TLS_PORT is taken by something that is not a TLS Redis; free it or set TIMELINE_REDIS_TLS_PORT"
+  fi
+  rm -f "$STARTED_DIR/$(key_of redis-tls)"
+  log "starting Redis with TLS on port $TLS_PORT (log .local/logs/redis-tls-$TLS_PORT.log)"
+  redis_start_node redis-tls "$TLS_PORT" "$TLS_DIR"
+  log "Redis (TLS) ready at rediss://127.0.0.1:$TLS_PORT (pid $STARTED_PID)"
 }
 
 redis_up() {
@@ -469,7 +508,10 @@ cmd_up() {
   install_what_is_needed "$with_cluster"
   ddb_up
   redis_up
-  ((with_cluster == 0)) || cluster_up
+  ((with_cluster == 0)) || {
+    cluster_up
+    tls_up
+  }
   log "all services up"
 }
 
@@ -486,6 +528,7 @@ install_what_is_needed() {
   fi
   redis_ping "$REDIS_HOST" "$REDIS_PORT" || wants+=(redis-server:redis-server)
   ((with_cluster == 0)) || cluster_healthy || wants+=(redis-server:redis-server)
+  ((with_cluster == 0)) || tls_ping || wants+=(redis-server:redis-server openssl:openssl)
   ensure_commands "${wants[@]}"
 }
 
@@ -554,6 +597,8 @@ cmd_status() {
       state=down rc=1
     fi
     status_line redis-cluster "redis://$CLUSTER_HOST:${CLUSTER_PORTS[0]}-${CLUSTER_PORTS[2]}" "$state"
+    if tls_ping; then state=up; else state=down rc=1; fi
+    status_line redis-tls "rediss://127.0.0.1:$TLS_PORT" "$state"
   fi
   return "$rc"
 }

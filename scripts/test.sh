@@ -20,6 +20,8 @@ cd "$ROOT"
 export TIMELINE_DYNAMODB_ENDPOINT="${TIMELINE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
 export TIMELINE_REDIS_URL="${TIMELINE_REDIS_URL:-redis://127.0.0.1:6379}"
 export TIMELINE_REDIS_CLUSTER_URL="${TIMELINE_REDIS_CLUSTER_URL:-redis://127.0.0.1:7000}"
+# The TLS-only Redis (self-signed; #insecure skips the certificate check in tests only).
+export TIMELINE_REDIS_TLS_URL="${TIMELINE_REDIS_TLS_URL:-rediss://127.0.0.1:${TIMELINE_REDIS_TLS_PORT:-6390}/#insecure}"
 export TIMELINE_DDB_IN_MEMORY="${TIMELINE_DDB_IN_MEMORY:-1}"
 # Tells the tests that the services are up, so a test that cannot reach one must fail rather
 # than skip.

@@ -27,6 +27,8 @@ pub enum Redis {
     Standalone,
     /// The local 3-master cluster, as ElastiCache Serverless is a cluster.
     Cluster,
+    /// A TLS-only server (`rediss://`), as ElastiCache Serverless is TLS-only.
+    Tls,
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -38,6 +40,7 @@ pub fn store_config(prefix: &str, redis: Redis) -> StoreConfig {
     let (redis_url, redis_cluster) = match redis {
         Redis::Standalone => (var("TIMELINE_REDIS_URL", StoreConfig::DEFAULT_REDIS_URL), false),
         Redis::Cluster => (var("TIMELINE_REDIS_CLUSTER_URL", "redis://127.0.0.1:7000"), true),
+        Redis::Tls => (var("TIMELINE_REDIS_TLS_URL", "rediss://127.0.0.1:6390/#insecure"), false),
     };
     StoreConfig {
         dynamodb_endpoint: Some(var("TIMELINE_DYNAMODB_ENDPOINT", DEFAULT_DYNAMODB_ENDPOINT)),
@@ -184,7 +187,7 @@ pub fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Define a test that runs once on standalone Redis and once on the cluster: the body is an
+/// Define a test that runs on standalone Redis, on the cluster and over TLS: the body is an
 /// async function taking the spawned `TestApp`.
 macro_rules! on_both_redis {
     ($($name:ident => $body:ident;)*) => {
@@ -200,6 +203,11 @@ macro_rules! on_both_redis {
                 #[tokio::test]
                 async fn cluster() {
                     super::$body(spawn_app_on(Redis::Cluster, None).await).await;
+                }
+
+                #[tokio::test]
+                async fn tls() {
+                    super::$body(spawn_app_on(Redis::Tls, None).await).await;
                 }
             }
         )*
