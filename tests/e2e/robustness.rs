@@ -130,3 +130,13 @@ async fn with_redis_down_home_timelines_are_served_from_the_timelines_table() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["dependencies"], json!({ "dynamodb": "ok", "redis": "unavailable" }));
 }
+
+#[tokio::test]
+async fn health_answers_and_reports_dependencies_when_asked() {
+    let app = spawn_app().await;
+    let shallow = app.call(Method::GET, "/health", None, None).await;
+    assert_eq!((shallow.status, shallow.body), (StatusCode::OK, json!({ "status": "ok" })));
+    let deep = app.call(Method::GET, "/health?deep=true", None, None).await;
+    assert_eq!(deep.status, StatusCode::OK);
+    assert_eq!(deep.body["dependencies"], json!({ "dynamodb": "ok", "redis": "ok" }));
+}
