@@ -8,7 +8,8 @@
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
-use timeline_model::fanout::{Fanout, FanoutReport};
+use timeline_model::Timestamp;
+use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
 use timeline_store::{Dynamo, RedisCache, telemetry};
 
 use crate::event::{Decoded, decode};
@@ -69,7 +70,7 @@ impl Engine {
         // box keeps every caller's future small and within the compiler's layout depth.
         match Box::pin(fanout.apply(&event)).await {
             Ok(report) => {
-                record_metrics(record, &report);
+                record_metrics(record, &event, &report);
                 Ok(())
             }
             Err(error) if error.is_transient() => {
@@ -91,13 +92,18 @@ fn skip(record: &EventRecord, reason: &str) {
     metrics::counter!(telemetry::FANOUT_SKIPPED_RECORDS).increment(1);
 }
 
-fn record_metrics(record: &EventRecord, report: &FanoutReport) {
-    let created_ms = record.change.approximate_creation_date_time.timestamp_millis();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    if created_ms > 0 {
-        metrics::histogram!(telemetry::FANOUT_LAG_MS).record((now_ms - created_ms).max(0) as f64);
+fn record_metrics(record: &EventRecord, event: &TimelineEvent, report: &FanoutReport) {
+    // The stream's ApproximateCreationDateTime is coarse (whole seconds in AWS, whole minutes in
+    // DynamoDB Local); a posted tweet carries its own millisecond time, which is never earlier.
+    let approximate =
+        u64::try_from(record.change.approximate_creation_date_time.timestamp_millis()).unwrap_or(0);
+    let written = match event {
+        TimelineEvent::TweetPosted(tweet) => approximate.max(tweet.created_at.unix_millis()),
+        _ => approximate,
+    };
+    if written > 0 {
+        let lag = Timestamp::now().unix_millis().saturating_sub(written);
+        metrics::histogram!(telemetry::FANOUT_LAG_MS).record(lag as f64);
     }
     metrics::histogram!(telemetry::FANOUT_FOLLOWERS_PER_TWEET).record(report.followers as f64);
     metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "dynamodb")

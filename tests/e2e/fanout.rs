@@ -109,17 +109,31 @@ async fn a_poison_record_is_skipped_and_counted_while_the_rest_of_the_batch_land
         engine(&app).handle(&event(vec![poison, unknown, tweets[0].clone()])).await
     };
     assert!(response.batch_item_failures.is_empty());
-    let skipped: u64 = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
+    // One snapshot: taking it drains the histograms.
+    let snapshot = snapshotter.snapshot().into_vec();
+    let skipped: u64 = snapshot
+        .iter()
         .filter(|(key, ..)| key.key().name() == timeline_store::telemetry::FANOUT_SKIPPED_RECORDS)
         .map(|(.., value)| match value {
-            metrics_util::debugging::DebugValue::Counter(n) => n,
+            metrics_util::debugging::DebugValue::Counter(n) => *n,
             _ => 0,
         })
         .sum();
     assert_eq!(skipped, 2);
+    // The lag of the good record is measured from the tweet's own time, not from the stream's
+    // coarse ApproximateCreationDateTime (whole minutes in DynamoDB Local).
+    let lags: Vec<f64> = snapshot
+        .iter()
+        .filter(|(key, ..)| key.key().name() == timeline_store::telemetry::FANOUT_LAG_MS)
+        .flat_map(|(.., value)| match value {
+            metrics_util::debugging::DebugValue::Histogram(values) => {
+                values.iter().map(|v| v.into_inner()).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(lags.len(), 1);
+    assert!(lags[0] < 10_000.0, "lag {} ms", lags[0]);
     assert_eq!(app.timeline(&ann).await, vec![tweet]);
 }
 
