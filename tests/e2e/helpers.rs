@@ -166,7 +166,8 @@ impl TestApp {
 
     /// Poll the owner's timeline until `done` holds for it (the fan-out is asynchronous).
     pub async fn wait_for_timeline(&self, owner: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Generous: it returns as soon as `done` holds, and CI shares two cores with the services.
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ids = self.timeline(owner).await;
             if done(&ids) || Instant::now() > deadline {
