@@ -58,10 +58,11 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     async fn tweet_posted(&self, tweet: &Tweet) -> StoreResult<FanoutReport> {
-        // The body is cached once per tweet, not once per follower.
-        self.cache.put_tweets(std::slice::from_ref(tweet)).await?;
         let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
-        if self.is_celebrity(author).await? {
+        // The body is cached once per tweet, not once per follower; meanwhile, the author's size.
+        let cache_body = self.cache.put_tweets(std::slice::from_ref(tweet));
+        let ((), celebrity) = futures::future::try_join(cache_body, self.is_celebrity(author)).await?;
+        if celebrity {
             let own = entries_for(vec![author.clone()], tweet_id, author);
             self.store.insert(&own).await?;
             let cached = self.cache.add(&own).await?;
