@@ -62,10 +62,17 @@ pub struct LocalService {
     poller: JoinHandle<()>,
 }
 
-impl Drop for LocalService {
-    fn drop(&mut self) {
+impl LocalService {
+    /// Stop serving and polling (also done on drop).
+    pub fn stop(&self) {
         self.server.abort();
         self.poller.abort();
+    }
+}
+
+impl Drop for LocalService {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

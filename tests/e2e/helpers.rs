@@ -93,6 +93,28 @@ pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_
     }
 }
 
+impl Drop for TestApp {
+    /// Stop the service, then delete the test's tables: DynamoDB Local slows down as tables and
+    /// streams pile up over a run. The test's runtime is ending, so the deletes run on a runtime
+    /// (and a client: connections belong to a runtime) of their own.
+    fn drop(&mut self) {
+        self.service.stop();
+        let config = store_config(&self.prefix, self.redis);
+        let cleanup = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let dynamo = timeline_store::Dynamo::connect(&config).await;
+                let t = dynamo.tables();
+                for table in [&t.users, &t.usernames, &t.follows, &t.tweets, &t.timelines, &t.idempotency] {
+                    let _ = dynamo.client().delete_table().table_name(table).send().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 /// A user ID no other test uses.
 pub fn unique_user(name: &str) -> String {
     format!("{name}-{}", Ulid::generate().to_string().to_lowercase())
