@@ -309,6 +309,23 @@ impl Bench {
 
     /// Delete the run's tables and the Redis keys it made.
     async fn clean_up(&self) -> BenchResult<()> {
+        // Both halves run even when the other fails (DynamoDB Local restarted mid-run, say).
+        let evicted = self.evict_keys().await;
+        let deleted = self.delete_tables().await;
+        evicted.and(deleted)
+    }
+
+    async fn evict_keys(&self) -> BenchResult<()> {
+        for owner in self.cached_followers() {
+            self.cache.evict(owner).await?;
+        }
+        for tweet in &self.posted {
+            self.cache.forget_tweet(tweet).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_tables(&self) -> BenchResult<()> {
         let t = self.dynamo.tables();
         for table in [&t.users, &t.usernames, &t.follows, &t.tweets, &t.timelines, &t.idempotency] {
             let deleted = self.dynamo.client().delete_table().table_name(table).send().await;
@@ -317,12 +334,6 @@ impl Bench {
             {
                 return Err(error.into());
             }
-        }
-        for owner in self.cached_followers() {
-            self.cache.evict(owner).await?;
-        }
-        for tweet in &self.posted {
-            self.cache.forget_tweet(tweet).await?;
         }
         Ok(())
     }
