@@ -49,18 +49,16 @@ type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 type Item = HashMap<String, AttributeValue>;
 
 const USAGE: &str = "usage: timeline-bench [--followers N] [--runs R] [--page-size P] [--breakdown]";
-/// BatchWriteItem's limit, as in store/src/dynamo/batch.rs.
-const BATCH: usize = 25;
-/// Calls in flight at once: the store's `CONCURRENCY`.
-const IN_FLIGHT: usize = 8;
+/// Items per BatchWriteItem call and calls in flight: the store's own, so raw and fan-out match.
+const BATCH: usize = timeline_store::dynamo::WRITE_CHUNK;
+const IN_FLIGHT: usize = timeline_store::dynamo::BATCHES_IN_FLIGHT;
 /// One follower in this many has a cached timeline.
 const CACHED_ONE_IN: usize = 10;
 const AUTHOR: &str = "bench-author";
 /// The hybrid fan-out's threshold in the bench: the author is fanned out whatever N is.
 const ALWAYS_FAN_OUT: u64 = u64::MAX;
-/// The timelines table's TTL (`ENTRY_TTL` in store/src/dynamo/timelines.rs), for raw items
-/// shaped like the store's.
-const ENTRY_TTL_SECONDS: i64 = 90 * 24 * 3600;
+/// The timelines table's TTL, for raw items shaped like the store's.
+const ENTRY_TTL_SECONDS: i64 = timeline_store::dynamo::ENTRY_TTL.as_secs() as i64;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -16,11 +16,11 @@ use crate::telemetry;
 pub type Item = HashMap<String, AttributeValue>;
 
 /// BatchWriteItem's limit.
-const WRITE_CHUNK: usize = 25;
+pub const WRITE_CHUNK: usize = 25;
 /// BatchGetItem's limit.
 const GET_CHUNK: usize = 100;
 /// Batches in flight at once per call: enough to keep DynamoDB busy, few enough to stay polite.
-const CONCURRENCY: usize = 8;
+pub const CONCURRENCY: usize = 8;
 
 /// Write every request (puts or deletes) to `table`, 25 at a time, `CONCURRENCY` batches at once.
 pub async fn write_all(client: &Client, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {

@@ -19,7 +19,9 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
+pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
 pub use tables::TableNames;
+pub use timelines::ENTRY_TTL;
 
 use crate::config::StoreConfig;
 
