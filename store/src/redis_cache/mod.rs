@@ -124,7 +124,7 @@ impl RedisCache {
         redis::cmd("PING").query_async::<String>(&mut connection).await.map(drop).map_err(unavailable)
     }
 
-    /// Drop every cached key of one owner's timeline (tests and the replay tool use this).
+    /// Drop every cached key of one owner's timeline (the benchmark cleans up with it).
     pub async fn evict(&self, owner: &UserId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
         pipeline.del(self.state_key(owner)).ignore().del(self.timeline_key(owner)).ignore();
