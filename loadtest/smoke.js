@@ -5,7 +5,7 @@
 // to the tweet's first sighting is the Trend `fanout_visible_ms`.
 //
 // Tokens are minted here: HS256 JWTs with `sub` and `exp`, signed with the local server's secret
-// (shared/API.md, "Authentication"). Each user's id is the `sub` of its token.
+// (docs/API.md, "Authentication"). Each user's id is the `sub` of its token.
 //
 // Environment (all optional):
 //   BASE_URL           default http://127.0.0.1:3000
