@@ -3,7 +3,9 @@
 //! tokens itself (the one local-only path besides the stream poller). Both end in a `Principal`,
 //! and no handler reads headers for identity.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -12,9 +14,8 @@ use serde::{Deserialize, Serialize};
 use timeline_model::UserId;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
-/// Leeway for clocks that disagree, as API.md allows (at most 60 s).
+/// Leeway for clocks that disagree, as docs/API.md allows (at most 60 s).
 const LEEWAY_SECS: u64 = 60;
 
 /// The authenticated caller.
@@ -40,7 +41,7 @@ pub enum Authenticator {
     /// API Gateway validated the token; read `sub` from the authorizer's claims.
     ApiGateway,
     /// Validate `Authorization: Bearer` HS256 tokens with this secret (local runs).
-    LocalHs256(DecodingKey),
+    LocalHs256(Arc<DecodingKey>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -51,7 +52,7 @@ struct Claims {
 
 impl Authenticator {
     pub fn local(secret: &str) -> Self {
-        Self::LocalHs256(DecodingKey::from_secret(secret.as_bytes()))
+        Self::LocalHs256(Arc::new(DecodingKey::from_secret(secret.as_bytes())))
     }
 
     fn subject(&self, parts: &Parts) -> Result<String, ApiError> {
@@ -119,11 +120,14 @@ pub fn mint_local_token(secret: &str, user: &str, ttl_secs: u64) -> String {
     .expect("HS256 signing of plain claims cannot fail")
 }
 
-impl FromRequestParts<AppState> for Principal {
+impl<S: Send + Sync> FromRequestParts<S> for Principal
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let sub = state.authenticator.subject(parts)?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let sub = Authenticator::from_ref(state).subject(parts)?;
         let user_id = UserId::parse(&sub)
             .map_err(|_| ApiError::Unauthenticated("the token's subject is not a valid user ID"))?;
         Ok(Principal { user_id })

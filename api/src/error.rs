@@ -8,7 +8,7 @@ use timeline_model::ValidationError;
 use timeline_model::ports::StoreError;
 use timeline_model::service::DomainError;
 
-use crate::extract::json_response;
+use crate::response::json_response;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -92,5 +92,65 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// One value of every variant. The match below has no wildcard, so a new variant does not
+    /// compile until it is listed here too, and so reaches the test against the document.
+    fn every_variant() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::Validation(String::new()),
+            ApiError::MalformedJson(String::new()),
+            ApiError::InvalidCursor,
+            ApiError::Unauthenticated(""),
+            ApiError::Forbidden(""),
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed,
+            ApiError::Conflict(""),
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::RateLimited { retry_after_secs: 1 },
+            ApiError::Unavailable(StoreError::Unavailable {
+                backend: timeline_model::ports::Backend::Redis,
+                source: "down".into(),
+            }),
+        ];
+        for error in &all {
+            match error {
+                ApiError::Validation(_)
+                | ApiError::MalformedJson(_)
+                | ApiError::InvalidCursor
+                | ApiError::Unauthenticated(_)
+                | ApiError::Forbidden(_)
+                | ApiError::NotFound(_)
+                | ApiError::MethodNotAllowed
+                | ApiError::Conflict(_)
+                | ApiError::PayloadTooLarge
+                | ApiError::UnsupportedMediaType
+                | ApiError::RateLimited { .. }
+                | ApiError::Unavailable(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_openapi_error_codes_are_exactly_the_codes_the_api_emits() {
+        let emitted: BTreeSet<&str> = every_variant().iter().map(|e| e.status_and_code().1).collect();
+        let document = crate::openapi::document();
+        let documented: BTreeSet<&str> =
+            document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+                .as_sequence()
+                .expect("the code enum")
+                .iter()
+                .map(|code| code.as_str().expect("a code"))
+                .collect();
+        assert_eq!(emitted, documented);
     }
 }

@@ -5,9 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use timeline_model::{Limit, TweetId, UserId};
 
@@ -15,16 +13,6 @@ use crate::error::ApiError;
 
 /// Request bodies larger than this are refused before anything else is read from them.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// A JSON response with the contract's content type.
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = (status, bytes).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    response
-}
 
 /// A JSON request body, deserialized into `T`.
 pub struct JsonBody<T>(pub T);
@@ -108,6 +96,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     #[test]

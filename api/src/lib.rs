@@ -1,18 +1,23 @@
 //! The one HTTP router of the timeline service, served by the read and write Lambdas
-//! (`lambda_http`) and by the local server alike.
+//! (`lambda_http`) and by the local server alike. The contract it serves is docs/API.md.
 //!
-//! - [`router`]: the routes of the REST contract (shared/API.md) and their fallbacks.
-//! - [`state`]: what handlers share: the stores, the authenticator, the cursor key.
+//! - [`router`]: the route table of the REST contract, its fallbacks, CORS and the REST stage.
+//! - [`state`]: what handlers share (stores, authenticator, cursor key) and the domain's use
+//!   cases wired to the real stores.
 //! - [`auth`]: the caller's identity, from API Gateway's authorizer or a local HS256 token.
-//! - [`error`]: the API's one error type and its JSON body.
 //! - [`extract`]: request parsing (JSON bodies, path IDs, paging) into domain values.
-//! - [`cursor`]: opaque, tamper-evident pagination cursors.
+//! - [`cursor`]: opaque, tamper-evident pagination cursors, each sealed for one listing.
+//! - [`response`]: JSON responses, `201 Created`, pages with their cursor.
+//! - [`error`]: the API's one error type and its JSON body.
 //! - `routes`: thin handlers, one module per resource.
 
 pub mod auth;
 pub mod cursor;
 pub mod error;
 pub mod extract;
+#[cfg(test)]
+mod openapi;
+pub mod response;
 pub mod router;
 mod routes;
 pub mod state;

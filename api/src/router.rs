@@ -1,4 +1,4 @@
-//! The routes of the REST contract (shared/API.md). The same router runs in the Lambdas and in
+//! The routes of the REST contract (docs/API.md). The same router runs in the Lambdas and in
 //! the local server; API Gateway sends GETs to the read function and the rest to the write one.
 
 use axum::Router;
@@ -6,7 +6,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::middleware::{map_request, map_response_with_state};
 use axum::response::Response;
-use axum::routing::{get, post, put};
 use lambda_http::request::RequestContext;
 
 use crate::error::ApiError;
@@ -14,20 +13,38 @@ use crate::extract::MAX_BODY_BYTES;
 use crate::routes::{health, timeline, tweets, users};
 use crate::state::AppState;
 
+/// Declares the route table once: the router is built from it, and [`ROUTES`] lists it for the
+/// test that holds docs/openapi.yaml to exactly these operations.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every (method, path) the router serves.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn with_routes(router: Router<AppState>) -> Router<AppState> {
+            router $(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+route_table! {
+    get "/health" => health::health;
+    post "/users" => users::create;
+    // A literal segment beats a parameter in axum, as the contract requires.
+    get "/users/by-username/{username}" => users::by_username;
+    get "/users/{user_id}" => users::get;
+    put "/users/{user_id}/following/{target_id}" => users::follow;
+    delete "/users/{user_id}/following/{target_id}" => users::unfollow;
+    get "/users/{user_id}/followers" => users::followers;
+    get "/users/{user_id}/following" => users::following;
+    get "/users/{user_id}/tweets" => tweets::by_author;
+    get "/users/{user_id}/timeline" => timeline::home;
+    post "/tweets" => tweets::create;
+    get "/tweets/{tweet_id}" => tweets::get;
+    delete "/tweets/{tweet_id}" => tweets::delete;
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/users", post(users::create))
-        // A literal segment beats a parameter in axum, as the contract requires.
-        .route("/users/by-username/{username}", get(users::by_username))
-        .route("/users/{user_id}", get(users::get))
-        .route("/users/{user_id}/following/{target_id}", put(users::follow).delete(users::unfollow))
-        .route("/users/{user_id}/followers", get(users::followers))
-        .route("/users/{user_id}/following", get(users::following))
-        .route("/users/{user_id}/tweets", get(tweets::by_author))
-        .route("/users/{user_id}/timeline", get(timeline::home))
-        .route("/tweets", post(tweets::create))
-        .route("/tweets/{tweet_id}", get(tweets::get).delete(tweets::delete))
+    with_routes(Router::new())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -71,65 +88,4 @@ async fn strip_stage(mut request: Request) -> Request {
         *request.uri_mut() = uri;
     }
     request
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    /// (method, path) of every `.route(...)` above this test module.
-    fn routed() -> BTreeSet<(String, String)> {
-        let source = include_str!("router.rs");
-        let code = &source[..source.find("#[cfg(test)]").expect("test module")];
-        let mut routes = BTreeSet::new();
-        for chunk in code.split(".route(\"").skip(1) {
-            let (path, rest) = chunk.split_once('"').expect("a quoted path");
-            let handlers =
-                rest.split(".route(").next().unwrap_or(rest).split(".fallback(").next().unwrap_or(rest);
-            for method in ["get", "post", "put", "delete", "patch"] {
-                if handlers.contains(&format!(" {method}(")) || handlers.contains(&format!(".{method}(")) {
-                    routes.insert((method.to_owned(), path.to_owned()));
-                }
-            }
-        }
-        routes
-    }
-
-    /// (method, path) of every operation of docs/openapi.yaml.
-    fn documented() -> BTreeSet<(String, String)> {
-        let document = include_str!("../../docs/openapi.yaml");
-        let paths = &document[document.find("\npaths:").expect("paths section") + 1..];
-        let mut routes = BTreeSet::new();
-        let mut current = None;
-        for line in paths.lines().skip(1) {
-            if !line.starts_with(' ') && !line.is_empty() {
-                break; // the next top-level section
-            }
-            if let Some(path) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
-                current = Some(format!("/{path}"));
-            } else if let (Some(path), Some(method)) =
-                (&current, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')))
-                && ["get", "post", "put", "delete", "patch"].contains(&method)
-            {
-                routes.insert((method.to_owned(), path.clone()));
-            }
-        }
-        routes
-    }
-
-    #[test]
-    fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
-        let (routed, documented) = (routed(), documented());
-        assert!(routed.len() >= 13, "{routed:?}");
-        assert_eq!(
-            routed.difference(&documented).collect::<Vec<_>>(),
-            Vec::<&(String, String)>::new(),
-            "routed, not documented"
-        );
-        assert_eq!(
-            documented.difference(&routed).collect::<Vec<_>>(),
-            Vec::<&(String, String)>::new(),
-            "documented, not routed"
-        );
-    }
 }

@@ -1,20 +1,23 @@
-//! What every handler shares, built once per process (per Lambda container) and cloned cheaply.
+//! What every handler shares, built once per process (per Lambda container) and cloned cheaply,
+//! and the use cases of the domain wired to the real stores.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::http::HeaderValue;
-
-use timeline_model::ValidationError;
-use timeline_model::home::Rebuilds;
+use timeline_model::home::{Home, Rebuilds};
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::StoreError;
-use timeline_store::{Dynamo, RedisCache, StoreConfig};
+use timeline_model::posting::Poster;
+use timeline_store::{ApiSettings, Dynamo, RedisCache};
 
 use crate::auth::Authenticator;
 use crate::cursor::CursorKey;
 
-/// The secret local tokens are signed with when `TIMELINE_JWT_SECRET` is unset.
-pub const DEV_JWT_SECRET: &str = "timeline-local-dev-secret";
+/// The home timeline reader over the real stores.
+pub type HomeReader<'a> = Home<'a, RedisCache, Dynamo, Dynamo, Dynamo, Dynamo>;
+/// The tweet poster over the real stores.
+pub type TweetPoster<'a> = Poster<'a, Dynamo, Dynamo, Dynamo, RedisCache>;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,60 +25,70 @@ pub struct AppState {
     pub cache: RedisCache,
     pub authenticator: Authenticator,
     pub cursors: CursorKey,
-    /// `TIMELINE_POST_LIMIT`: posts per user and window (default 300/3h; `off`: none).
+    /// Posts per user and window; `None`: no limit.
     pub post_limit: Option<RateLimit>,
     /// Authors with more followers are merged into home timelines at read time.
-    pub celebrity_threshold: u64,
+    pub fanout_threshold: u64,
     /// Cache rebuilds under way in this process.
     pub rebuilds: Arc<Rebuilds>,
-    /// `TIMELINE_CORS_ALLOW_ORIGIN`: the browser origin allowed to read responses, if any
-    /// (API Gateway answers the preflight; the functions label the responses).
+    /// The browser origin allowed to read responses, if any (API Gateway answers the
+    /// preflight; the functions label the responses).
     pub cors_origin: Option<HeaderValue>,
 }
 
-/// `TIMELINE_POST_LIMIT` (`300/3h` when unset, `off` for none).
-pub fn post_limit_from_env() -> Result<Option<RateLimit>, ValidationError> {
-    match std::env::var("TIMELINE_POST_LIMIT") {
-        Ok(raw) => RateLimit::parse(&raw),
-        Err(_) => Ok(Some(RateLimit::DEFAULT)),
-    }
-}
-
-/// Why the API could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("the stores are unavailable")]
-    Store(#[from] StoreError),
-    #[error("invalid setting")]
-    Config(#[from] ValidationError),
-}
-
 impl AppState {
-    /// Connect to the stores of `config`. The cursor key is `TIMELINE_CURSOR_SECRET`, falling
-    /// back to the local JWT secret: every instance must share it, or cursors would not survive
-    /// a request landing on another instance.
-    pub async fn connect(
-        config: &StoreConfig,
+    /// Connect to the stores of `settings`. Nothing is sent yet: a process starts (and serves
+    /// what it can) while a store is down.
+    pub async fn connect(settings: &ApiSettings, authenticator: Authenticator) -> Result<Self, StoreError> {
+        let dynamo = Dynamo::connect(&settings.store).await;
+        let cache = RedisCache::connect(&settings.store).await?;
+        Ok(Self::new(dynamo, cache, authenticator, settings))
+    }
+
+    pub fn new(
+        dynamo: Dynamo,
+        cache: RedisCache,
         authenticator: Authenticator,
-        post_limit: Option<RateLimit>,
-    ) -> Result<Self, StartupError> {
-        let dynamo = Dynamo::connect(config).await;
-        let cache = RedisCache::connect(config).await?;
-        let secret = std::env::var("TIMELINE_CURSOR_SECRET")
-            .or_else(|_| std::env::var("TIMELINE_JWT_SECRET"))
-            .unwrap_or_else(|_| DEV_JWT_SECRET.to_owned());
-        Ok(Self {
+        settings: &ApiSettings,
+    ) -> Self {
+        Self {
             dynamo,
             cache,
             authenticator,
-            cursors: CursorKey::new(secret.as_bytes()),
-            post_limit,
-            celebrity_threshold: config.fanout_threshold,
+            cursors: CursorKey::new(settings.cursor_secret.expose().as_bytes()),
+            post_limit: settings.post_limit,
+            fanout_threshold: settings.store.fanout_threshold,
             rebuilds: Arc::default(),
-            cors_origin: std::env::var("TIMELINE_CORS_ALLOW_ORIGIN")
-                .ok()
-                .filter(|origin| !origin.is_empty())
-                .and_then(|origin| HeaderValue::from_str(&origin).ok()),
-        })
+            // Checked when the settings were read; a value that still fails is simply not sent.
+            cors_origin: settings.cors_allow_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()),
+        }
+    }
+
+    pub fn home(&self) -> HomeReader<'_> {
+        Home {
+            cache: &self.cache,
+            store: &self.dynamo,
+            tweets: &self.dynamo,
+            follows: &self.dynamo,
+            users: &self.dynamo,
+            fanout_threshold: self.fanout_threshold,
+            rebuilds: &self.rebuilds,
+        }
+    }
+
+    pub fn poster(&self) -> TweetPoster<'_> {
+        Poster {
+            users: &self.dynamo,
+            tweets: &self.dynamo,
+            keys: &self.dynamo,
+            limiter: &self.cache,
+            limit: self.post_limit,
+        }
+    }
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.authenticator.clone()
     }
 }

@@ -10,23 +10,49 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use lambda_runtime::LambdaEvent;
 use timeline_model::Timestamp;
 use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
-use timeline_store::{Dynamo, RedisCache, telemetry};
-
-use crate::event::{Decoded, decode};
+use timeline_model::ports::StoreError;
+use timeline_store::stream::{self, Decoded};
+use timeline_store::{Dynamo, RedisCache, StoreSettings, telemetry};
 
 /// Followers read and written per step of one fan-out.
 const FOLLOWER_PAGE: usize = 1000;
 
+/// The fan-out over the real stores.
+pub type StoreFanout<'a> = Fanout<'a, Dynamo, Dynamo, Dynamo, RedisCache, Dynamo>;
+
 /// The stores the fan-out writes; built once per process.
 #[derive(Clone)]
 pub struct Engine {
-    pub dynamo: Dynamo,
-    pub cache: RedisCache,
-    /// `TIMELINE_FANOUT_THRESHOLD`: authors with more followers are merged in at read time.
-    pub celebrity_threshold: u64,
+    dynamo: Dynamo,
+    cache: RedisCache,
+    /// Authors with more followers are merged in at read time, not fanned out.
+    fanout_threshold: u64,
 }
 
 impl Engine {
+    pub fn new(dynamo: Dynamo, cache: RedisCache, fanout_threshold: u64) -> Self {
+        Self { dynamo, cache, fanout_threshold }
+    }
+
+    /// Build the clients of `settings` (nothing is sent yet).
+    pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        let cache = RedisCache::connect(settings).await?;
+        Ok(Self::new(Dynamo::connect(settings).await, cache, settings.fanout_threshold))
+    }
+
+    /// The domain's fan-out, wired to the stores.
+    pub fn fanout(&self) -> StoreFanout<'_> {
+        Fanout {
+            follows: &self.dynamo,
+            tweets: &self.dynamo,
+            store: &self.dynamo,
+            cache: &self.cache,
+            users: &self.dynamo,
+            page_size: FOLLOWER_PAGE,
+            fanout_threshold: self.fanout_threshold,
+        }
+    }
+
     /// Apply a batch; the response names the first record to retry, if any.
     pub async fn handle(&self, event: &DynamoDbEvent) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
@@ -49,7 +75,14 @@ impl Engine {
     }
 
     async fn apply(&self, record: &EventRecord) -> Result<(), DynamoDbBatchItemFailure> {
-        let event = match decode(record) {
+        let change = &record.change;
+        let parts = stream::Record {
+            event_name: &record.event_name,
+            keys: &change.keys,
+            new_image: &change.new_image,
+            old_image: &change.old_image,
+        };
+        let event = match stream::decode(&parts) {
             Decoded::Event(event) => event,
             Decoded::Ignore => return Ok(()),
             Decoded::Poison(reason) => {
@@ -57,18 +90,9 @@ impl Engine {
                 return Ok(());
             }
         };
-        let fanout = Fanout {
-            follows: &self.dynamo,
-            tweets: &self.dynamo,
-            store: &self.dynamo,
-            cache: &self.cache,
-            users: &self.dynamo,
-            page_size: FOLLOWER_PAGE,
-            celebrity_threshold: self.celebrity_threshold,
-        };
         // Boxed: the fan-out's future nests deep (SDK calls inside batches inside pages), and a
         // box keeps every caller's future small and within the compiler's layout depth.
-        match Box::pin(fanout.apply(&event)).await {
+        match Box::pin(self.fanout().apply(&event)).await {
             Ok(report) => {
                 record_metrics(record, &event, &report);
                 Ok(())

@@ -1,14 +1,12 @@
 //! The DynamoDB Streams consumer that fans tweets out into home timelines.
 //!
-//! - [`event`]: a stream record (Lambda event shape) decoded into a domain `TimelineEvent`,
-//!   or recognised as one to skip.
-//! - [`handler`]: one batch of records through the domain fan-out, with partial batch
-//!   responses: the first transient failure stops the batch and names its record.
-//! - [`poller`]: the local stand-in for the event source mapping: it reads DynamoDB Local's
-//!   streams and hands the records, in the Lambda event shape, to the same handler.
+//! - [`handler`]: one batch of stream records (Lambda's event shape) through the domain
+//!   fan-out, with partial batch responses: the first transient failure stops the batch and
+//!   names its record. The records are decoded by the store, which owns the tables' attributes.
+//!
+//! The local stand-in for the event source mapping (the stream poller) lives with the local
+//! runner, at the root of the workspace; it hands its batches to the same handler.
 
-pub mod event;
 pub mod handler;
-pub mod poller;
 
-pub use handler::Engine;
+pub use handler::{Engine, StoreFanout};

@@ -1,23 +1,24 @@
 //! The fan-out Lambda: a DynamoDB Streams event source mapping with partial batch responses.
-//! Clients are built once per container and shared by every invocation.
+//! Settings are read and clients built once per container and shared by every invocation;
+//! metrics leave as CloudWatch Embedded Metric Format after each invocation.
 
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent};
 use timeline_fanout::Engine;
-use timeline_store::{Dynamo, RedisCache, StoreConfig};
+use timeline_store::{Environment, Runner, StoreSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     timeline_store::telemetry::init_lambda_logs();
-    let config = StoreConfig::from_env();
-    let engine = Engine {
-        dynamo: Dynamo::connect(&config).await,
-        cache: RedisCache::connect(&config).await?,
-        celebrity_threshold: config.fanout_threshold,
-    };
+    let settings = StoreSettings::from_env(&Environment::process(), Runner::Aws)?;
+    let engine = Engine::connect(&settings).await?;
+    let metrics = timeline_store::telemetry::install_emf_recorder()?;
     let engine = &engine;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
-        Ok::<_, Error>(engine.handle(&event.payload).await)
-    }))
+    metrics_cloudwatch_embedded::lambda::handler::run(
+        metrics,
+        move |event: LambdaEvent<DynamoDbEvent>| async move {
+            Ok::<_, Error>(engine.handle(&event.payload).await)
+        },
+    )
     .await
 }

@@ -4,13 +4,72 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use crate::fanout::Fanout;
 use crate::follow::Follow;
+use crate::home::{Home, Rebuilds};
 use crate::limits::{IdempotencyKey, RateLimit};
 use crate::ports::*;
+use crate::posting::Poster;
+use crate::service;
 use crate::timeline::{TIMELINE_CAP, TimelineEntry};
-use crate::tweet::{Tweet, TweetId};
+use crate::tweet::{NewTweet, Tweet, TweetId};
 use crate::user::User;
-use crate::values::{UserId, Username};
+use crate::values::{DisplayName, TweetText, UserId, Username};
+
+/// The fake's ports under each name a use case asks for.
+pub type MemoryFanout<'a> = Fanout<'a, Memory, Memory, Memory, Memory, Memory>;
+pub type MemoryHome<'a> = Home<'a, Memory, Memory, Memory, Memory, Memory>;
+
+pub fn id(raw: &str) -> UserId {
+    UserId::parse(raw).unwrap()
+}
+
+/// A store that knows these users, each named by its ID.
+pub async fn world(users: &[&str]) -> Memory {
+    let memory = Memory::default();
+    for name in users {
+        service::create_profile(&memory, id(name), Username::parse(name).unwrap(), DisplayName::default())
+            .await
+            .unwrap();
+    }
+    memory
+}
+
+/// A fan-out that fans every author out, two followers per page (so pages are exercised).
+pub fn fanout(memory: &Memory) -> MemoryFanout<'_> {
+    fanout_with_threshold(memory, u64::MAX)
+}
+
+pub fn fanout_with_threshold(memory: &Memory, threshold: u64) -> MemoryFanout<'_> {
+    Fanout {
+        follows: memory,
+        tweets: memory,
+        store: memory,
+        cache: memory,
+        users: memory,
+        page_size: 2,
+        fanout_threshold: threshold,
+    }
+}
+
+pub fn home<'a>(memory: &'a Memory, rebuilds: &'a Rebuilds, threshold: u64) -> MemoryHome<'a> {
+    Home {
+        cache: memory,
+        store: memory,
+        tweets: memory,
+        follows: memory,
+        users: memory,
+        fanout_threshold: threshold,
+        rebuilds,
+    }
+}
+
+/// Post through the posting use case, with no limit.
+pub async fn post(memory: &Memory, author: &str, text: &str) -> Tweet {
+    let new = NewTweet { text: TweetText::parse(text).unwrap() };
+    let poster = Poster { users: memory, tweets: memory, keys: memory, limiter: memory, limit: None };
+    poster.post(&id(author), new, None).await.unwrap()
+}
 
 #[derive(Default)]
 pub struct Memory {

@@ -42,7 +42,7 @@ pub struct Fanout<'a, F, T, S, C, U> {
     pub page_size: usize,
     /// Authors with more followers than this are not fanned out: readers merge their recent
     /// tweets in at read time (see `home`).
-    pub celebrity_threshold: u64,
+    pub fanout_threshold: u64,
 }
 
 impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout<'_, F, T, S, C, U> {
@@ -120,7 +120,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
 
     async fn is_celebrity(&self, author: &UserId) -> StoreResult<bool> {
         let profile = self.users.get(author).await?;
-        Ok(profile.is_some_and(|p| p.followers_count > self.celebrity_threshold))
+        Ok(profile.is_some_and(|p| p.followers_count > self.fanout_threshold))
     }
 
     /// Run `step` over the author and then every follower, one page at a time.
@@ -162,74 +162,8 @@ fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::Memory;
-    use crate::home::{Home, Rebuilds};
+    use crate::fake::{fanout, id, post, world};
     use crate::ports::{Follows, TimelineCache, Tweets};
-    use crate::posting::Poster;
-    use crate::service;
-    use crate::timeline::Limit;
-    use crate::tweet::NewTweet;
-    use crate::values::{DisplayName, TweetText, Username};
-
-    fn id(raw: &str) -> UserId {
-        UserId::parse(raw).unwrap()
-    }
-
-    async fn world(users: &[&str]) -> Memory {
-        let memory = Memory::default();
-        for name in users {
-            service::create_profile(
-                &memory,
-                id(name),
-                Username::parse(name).unwrap(),
-                DisplayName::default(),
-            )
-            .await
-            .unwrap();
-        }
-        memory
-    }
-
-    fn fanout(memory: &Memory) -> Fanout<'_, Memory, Memory, Memory, Memory, Memory> {
-        fanout_with_threshold(memory, u64::MAX)
-    }
-
-    fn fanout_with_threshold(
-        memory: &Memory,
-        threshold: u64,
-    ) -> Fanout<'_, Memory, Memory, Memory, Memory, Memory> {
-        Fanout {
-            follows: memory,
-            tweets: memory,
-            store: memory,
-            cache: memory,
-            users: memory,
-            page_size: 2,
-            celebrity_threshold: threshold,
-        }
-    }
-
-    fn home<'a>(
-        memory: &'a Memory,
-        rebuilds: &'a Rebuilds,
-        threshold: u64,
-    ) -> Home<'a, Memory, Memory, Memory, Memory, Memory> {
-        Home {
-            cache: memory,
-            store: memory,
-            tweets: memory,
-            follows: memory,
-            users: memory,
-            celebrity_threshold: threshold,
-            rebuilds,
-        }
-    }
-
-    async fn post(memory: &Memory, author: &str, text: &str) -> Tweet {
-        let new = NewTweet { text: TweetText::parse(text).unwrap() };
-        let poster = Poster { users: memory, tweets: memory, keys: memory, limiter: memory, limit: None };
-        poster.post(&id(author), new, None).await.unwrap()
-    }
 
     #[tokio::test]
     async fn a_tweet_reaches_the_author_and_every_follower_across_pages() {
@@ -303,85 +237,5 @@ mod tests {
         assert_eq!(memory.durable_timeline(&id("bob")), posted);
         fanout(&memory).apply(&TimelineEvent::Unfollowed(edge)).await.unwrap();
         assert!(memory.durable_timeline(&id("bob")).is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
-        let memory = world(&["ann", "bob"]).await;
-        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
-        let mut posted = Vec::new();
-        for n in 0..5 {
-            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
-            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
-            posted.push(tweet.tweet_id);
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        posted.reverse();
-        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
-        let limit = Limit::parse(Some("3")).unwrap();
-        let rebuilds = Rebuilds::default();
-        let first = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), None, limit).await.unwrap();
-        let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
-        assert_eq!(ids, posted[..3]);
-        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(posted.clone()));
-        let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
-        let second = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), Some(before), limit).await.unwrap();
-        let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
-        assert_eq!(ids, posted[3..]);
-        assert_eq!(second.next, None);
-    }
-
-    #[tokio::test]
-    async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order_across_pages() {
-        let memory = world(&["star", "bob", "cat"]).await;
-        // With a threshold of 1, an author with two followers is a celebrity.
-        for fan in ["bob", "cat"] {
-            memory.follow(&Follow::new(id(fan), id("star")).unwrap()).await.unwrap();
-        }
-        memory.follow(&Follow::new(id("bob"), id("cat")).unwrap()).await.unwrap();
-        let fanout = fanout_with_threshold(&memory, 1);
-        let mut posted = Vec::new();
-        for (n, author) in ["star", "cat", "star", "cat", "star"].into_iter().enumerate() {
-            let tweet = post(&memory, author, &format!("tweet {n}")).await;
-            let report = fanout.apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
-            assert_eq!(
-                report.followers,
-                usize::from(author == "cat"),
-                "{author} is fanned out only when not a celebrity"
-            );
-            posted.push(tweet.tweet_id);
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        assert_eq!(memory.durable_timeline(&id("bob")).len(), 2, "only cat's tweets were copied");
-
-        posted.reverse();
-        let rebuilds = Rebuilds::default();
-        let reader = home(&memory, &rebuilds, 1);
-        let limit = Limit::parse(Some("2")).unwrap();
-        let mut seen = Vec::new();
-        let mut before = None;
-        loop {
-            let page = reader.read(&id("bob"), before, limit).await.unwrap();
-            seen.extend(page.items.iter().map(|t| t.tweet_id));
-            match page.next {
-                Some(next) => before = Some(TweetId::parse(&next).unwrap()),
-                None => break,
-            }
-        }
-        assert_eq!(seen, posted);
-    }
-
-    #[tokio::test]
-    async fn concurrent_misses_for_one_reader_share_one_rebuild() {
-        let memory = world(&["ann"]).await;
-        let rebuilds = Rebuilds::default();
-        let reader = home(&memory, &rebuilds, u64::MAX);
-        let limit = Limit::default();
-        let ann = id("ann");
-        let reads = (0..8).map(|_| reader.read(&ann, None, limit));
-        for page in futures::future::join_all(reads).await {
-            assert!(page.unwrap().items.is_empty());
-        }
-        assert_eq!(*memory.fills.lock().unwrap(), 1);
     }
 }

@@ -26,7 +26,7 @@ pub struct Home<'a, C, S, T, F, U> {
     pub tweets: &'a T,
     pub follows: &'a F,
     pub users: &'a U,
-    pub celebrity_threshold: u64,
+    pub fanout_threshold: u64,
     pub rebuilds: &'a Rebuilds,
 }
 
@@ -148,10 +148,7 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
             after = page.last().cloned();
             let profiles = self.users.get_many(&page).await?;
             celebrities.extend(
-                profiles
-                    .into_iter()
-                    .filter(|u| u.followers_count > self.celebrity_threshold)
-                    .map(|u| u.user_id),
+                profiles.into_iter().filter(|u| u.followers_count > self.fanout_threshold).map(|u| u.user_id),
             );
             if last_page {
                 break;
@@ -214,4 +211,93 @@ pub async fn hydrate(
         fetched = loaded.into_iter().map(|t| (t.tweet_id, t)).collect();
     }
     Ok(ids.iter().zip(cached).filter_map(|(id, cached)| cached.or_else(|| fetched.remove(id))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{fanout, fanout_with_threshold, home, id, post, world};
+    use crate::fanout::TimelineEvent;
+    use crate::follow::Follow;
+    use crate::ports::Follows;
+
+    #[tokio::test]
+    async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
+        let memory = world(&["ann", "bob"]).await;
+        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
+        let mut posted = Vec::new();
+        for n in 0..5 {
+            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        posted.reverse();
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
+        let limit = Limit::parse(Some("3")).unwrap();
+        let rebuilds = Rebuilds::default();
+        let first = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), None, limit).await.unwrap();
+        let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
+        assert_eq!(ids, posted[..3]);
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(posted.clone()));
+        let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
+        let second = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), Some(before), limit).await.unwrap();
+        let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
+        assert_eq!(ids, posted[3..]);
+        assert_eq!(second.next, None);
+    }
+
+    #[tokio::test]
+    async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order_across_pages() {
+        let memory = world(&["star", "bob", "cat"]).await;
+        // With a threshold of 1, an author with two followers is a celebrity.
+        for fan in ["bob", "cat"] {
+            memory.follow(&Follow::new(id(fan), id("star")).unwrap()).await.unwrap();
+        }
+        memory.follow(&Follow::new(id("bob"), id("cat")).unwrap()).await.unwrap();
+        let fanout = fanout_with_threshold(&memory, 1);
+        let mut posted = Vec::new();
+        for (n, author) in ["star", "cat", "star", "cat", "star"].into_iter().enumerate() {
+            let tweet = post(&memory, author, &format!("tweet {n}")).await;
+            let report = fanout.apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            assert_eq!(
+                report.followers,
+                usize::from(author == "cat"),
+                "{author} is fanned out only when not a celebrity"
+            );
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(memory.durable_timeline(&id("bob")).len(), 2, "only cat's tweets were copied");
+
+        posted.reverse();
+        let rebuilds = Rebuilds::default();
+        let reader = home(&memory, &rebuilds, 1);
+        let limit = Limit::parse(Some("2")).unwrap();
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = reader.read(&id("bob"), before, limit).await.unwrap();
+            seen.extend(page.items.iter().map(|t| t.tweet_id));
+            match page.next {
+                Some(next) => before = Some(TweetId::parse(&next).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, posted);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_for_one_reader_share_one_rebuild() {
+        let memory = world(&["ann"]).await;
+        let rebuilds = Rebuilds::default();
+        let reader = home(&memory, &rebuilds, u64::MAX);
+        let limit = Limit::default();
+        let ann = id("ann");
+        let reads = (0..8).map(|_| reader.read(&ann, None, limit));
+        for page in futures::future::join_all(reads).await {
+            assert!(page.unwrap().items.is_empty());
+        }
+        assert_eq!(*memory.fills.lock().unwrap(), 1);
+    }
 }

@@ -18,7 +18,7 @@ impl RateLimit {
     /// `N/<count><s|m|h|d>` (e.g. `300/3h`, `10/1m`), or `off` for no limit.
     pub fn parse(raw: &str) -> Result<Option<Self>, ValidationError> {
         let invalid =
-            || ValidationError::new("TIMELINE_POST_LIMIT", "must be N/<count><s|m|h|d> (e.g. 300/3h) or off");
+            || ValidationError::new("post limit", "must be N/<count><s|m|h|d> (e.g. 300/3h) or off");
         if raw.trim().eq_ignore_ascii_case("off") {
             return Ok(None);
         }

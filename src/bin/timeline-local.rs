@@ -1,53 +1,63 @@
-//! `timeline-local`: run the service locally, or the small tools that go with it.
-//!
-//! - `serve` (default): create the tables, serve the API, run the stream poller; metrics are
-//!   logged every minute as CloudWatch EMF JSON lines.
-//! - `create-tables`: create the tables and exit.
-//! - `token USER_ID [TTL_SECONDS]`: print a local HS256 token for USER_ID (default 24 h).
+//! `timeline-local`: run the service locally, or the small tools that go with it. Settings come
+//! from the environment (`timeline_store::settings`, the README's table).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use timeline_api::auth::mint_local_token;
-use timeline_service::{LocalSettings, start};
-use timeline_store::Dynamo;
+use timeline_service::start;
+use timeline_store::{Dynamo, Environment, LocalSettings, Streams};
 
 /// How often the local server writes its metrics (EMF JSON lines, as the Lambdas do) to stdout.
-const METRICS_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const METRICS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-const USAGE: &str = "usage: timeline-local [serve | create-tables | token USER_ID [TTL_SECONDS]]";
+#[derive(Parser)]
+#[command(about = "Run the timeline service locally, with its stream poller, or its dev tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the tables, serve the API and run the stream poller (the default).
+    Serve,
+    /// Create the tables and exit.
+    CreateTables,
+    /// Print a local HS256 token whose `sub` is USER_ID.
+    Token {
+        user_id: String,
+        /// How long the token is valid, in seconds.
+        #[arg(default_value_t = 24 * 3600)]
+        ttl_seconds: u64,
+    },
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()),
         )
         .init();
-    let settings = match LocalSettings::from_env() {
+    let settings = match LocalSettings::from_env(&Environment::process()) {
         Ok(settings) => settings,
         Err(error) => return fail(&error),
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        [] | ["serve"] => serve(&settings).await,
-        ["create-tables"] => match Dynamo::connect(&settings.store).await.create_tables().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error),
-        },
-        ["token", user] | ["token", user, _] => {
-            let ttl = args.get(2).map_or(Ok(24 * 3600), |raw| raw.parse::<u64>());
-            let Ok(ttl) = ttl else {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            };
-            println!("{}", mint_local_token(&settings.jwt_secret, user, ttl));
-            ExitCode::SUCCESS
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&settings).await,
+        Command::CreateTables => {
+            match Dynamo::connect(&settings.api.store).await.create_tables(Streams::On).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&error),
+            }
         }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+        Command::Token { user_id, ttl_seconds } => {
+            println!("{}", mint_local_token(settings.jwt_secret.expose(), &user_id, ttl_seconds));
+            ExitCode::SUCCESS
         }
     }
 }
@@ -60,13 +70,13 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
         Ok(service) => service,
         Err(error) => return fail(&error),
     };
-    let secret_note = if std::env::var_os("TIMELINE_JWT_SECRET").is_some() {
-        "TIMELINE_JWT_SECRET".to_owned()
+    let secret_note = if settings.jwt_secret_is_default {
+        format!("the local default secret {:?}", settings.jwt_secret.expose())
     } else {
-        format!("the local default secret {:?}", settings.jwt_secret)
+        "TIMELINE_JWT_SECRET".to_owned()
     };
     println!("timeline service listening on http://{}", service.addr);
-    println!("tables prefixed {:?}; stream poller running", settings.store.table_prefix);
+    println!("tables prefixed {:?}; stream poller running", settings.api.store.table_prefix);
     println!("tokens are HS256, signed with {secret_note}; mint one with: make token USER=alice");
     match tokio::signal::ctrl_c().await {
         Ok(()) => println!("stopping"),

@@ -1,20 +1,22 @@
-//! Adapters of the timeline ports, shared by the API and the fan-out: handlers never build
-//! storage requests themselves.
+//! Adapters of the timeline ports, shared by the API, the fan-out and the tools: handlers never
+//! build storage requests themselves.
 //!
-//! - [`config`]: where the stores are (endpoints, table prefix), read from the environment once.
+//! - [`settings`]: every environment variable of every binary, parsed once into typed values.
 //! - [`dynamo`]: the DynamoDB tables (users, usernames, follows, tweets, timelines, idempotency),
-//!   their one definition (used by the local runner and the tests to create them), and the
-//!   batch writes with partial-failure retries.
+//!   their one definition (the local runner, tests and tools create and delete them from it),
+//!   and the batch writes with partial-failure retries.
+//! - [`stream`]: stream records of the tweets and follows tables decoded into domain events.
 //! - [`redis_cache`]: the Redis timeline cache, standalone or cluster, plain or TLS.
 //! - [`retry`]: jittered, capped exponential backoff.
-//! - [`telemetry`]: metric names shared with template.yaml.
+//! - [`telemetry`]: metric names shared with template.yaml, the EMF recorder, log set-up.
 
-pub mod config;
 pub mod dynamo;
 pub mod redis_cache;
 pub mod retry;
+pub mod settings;
+pub mod stream;
 pub mod telemetry;
 
-pub use config::StoreConfig;
-pub use dynamo::{Dynamo, TableNames};
+pub use dynamo::{Dynamo, Streams, TableNames};
 pub use redis_cache::RedisCache;
+pub use settings::{ApiSettings, Environment, LocalSettings, Runner, SettingError, StoreSettings};

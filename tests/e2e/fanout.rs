@@ -5,13 +5,13 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use timeline_fanout::Engine;
-use timeline_fanout::poller::lambda_record;
 use timeline_model::ports::{TimelineCache, TimelineStore};
 use timeline_model::{TIMELINE_CAP, TweetId, UserId};
+use timeline_service::poller::lambda_record;
 use timeline_store::RedisCache;
 use timeline_store::dynamo::sdk_config;
 
-use crate::helpers::{TestApp, on_both_redis, spawn_app, store_config};
+use crate::helpers::{TestApp, on_both_redis, spawn_app, store_settings};
 
 on_both_redis! {
     a_replayed_stream_batch_leaves_every_timeline_unchanged => replayed_batch_changes_nothing;
@@ -19,11 +19,9 @@ on_both_redis! {
 
 /// Every record of a table's stream so far, in the Lambda event shape.
 async fn stream_event(app: &TestApp, table: &str) -> Value {
-    let dynamo = &app.service.state.dynamo;
-    let described = dynamo.client().describe_table().table_name(table).send().await.unwrap();
-    let arn = described.table.unwrap().latest_stream_arn.unwrap();
+    let arn = app.service.state.dynamo.stream_arn(table).await.unwrap().unwrap();
     let streams =
-        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_config(&app.prefix, app.redis)).await);
+        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_settings(&app.prefix, app.redis)).await);
     let stream = streams.describe_stream().stream_arn(&arn).send().await.unwrap().stream_description.unwrap();
     let mut records = Vec::new();
     for shard in stream.shards.unwrap_or_default() {
@@ -74,9 +72,14 @@ async fn a_transient_failure_names_the_failed_record_and_a_retry_from_there_comp
 
     // Redis is down: the MODIFY (nothing to do) passes, the first tweet fails, and nothing
     // after it is attempted.
-    let mut config = store_config(&app.prefix, app.redis);
-    config.redis_url = "redis://127.0.0.1:1".into();
-    let broken = Engine { cache: RedisCache::connect(&config).await.unwrap(), ..engine(&app) };
+    let mut settings = store_settings(&app.prefix, app.redis);
+    settings.redis_url = "redis://127.0.0.1:1".into();
+    let state = &app.service.state;
+    let broken = Engine::new(
+        state.dynamo.clone(),
+        RedisCache::connect(&settings).await.unwrap(),
+        state.fanout_threshold,
+    );
     let response = broken.handle(&event(batch.clone())).await;
     let failed: Vec<Option<String>> =
         response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
@@ -138,11 +141,8 @@ async fn a_poison_record_is_skipped_and_counted_while_the_rest_of_the_batch_land
 }
 
 fn engine(app: &TestApp) -> Engine {
-    Engine {
-        dynamo: app.service.state.dynamo.clone(),
-        cache: app.service.state.cache.clone(),
-        celebrity_threshold: app.service.state.celebrity_threshold,
-    }
+    let state = &app.service.state;
+    Engine::new(state.dynamo.clone(), state.cache.clone(), state.fanout_threshold)
 }
 
 /// Both stores' view of one owner's timeline.

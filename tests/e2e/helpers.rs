@@ -6,8 +6,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use timeline_api::auth::mint_local_token;
 use timeline_model::limits::RateLimit;
-use timeline_service::{DEFAULT_DYNAMODB_ENDPOINT, LocalService, LocalSettings, start};
-use timeline_store::StoreConfig;
+use timeline_service::{LocalService, start};
+use timeline_store::settings::{DEFAULT_DYNAMODB_ENDPOINT, Secret};
+use timeline_store::{ApiSettings, Dynamo, LocalSettings, StoreSettings};
 use ulid::Ulid;
 
 pub const SECRET: &str = "e2e-test-secret";
@@ -36,19 +37,24 @@ fn var(name: &str, default: &str) -> String {
 }
 
 /// Where the tests find the services (`make test` starts them).
-pub fn store_config(prefix: &str, redis: Redis) -> StoreConfig {
+pub fn store_settings(prefix: &str, redis: Redis) -> StoreSettings {
     let (redis_url, redis_cluster) = match redis {
-        Redis::Standalone => (var("TIMELINE_REDIS_URL", StoreConfig::DEFAULT_REDIS_URL), false),
+        Redis::Standalone => (var("TIMELINE_REDIS_URL", StoreSettings::DEFAULT_REDIS_URL), false),
         Redis::Cluster => (var("TIMELINE_REDIS_CLUSTER_URL", "redis://127.0.0.1:7000"), true),
         Redis::Tls => (var("TIMELINE_REDIS_TLS_URL", "rediss://127.0.0.1:6390/#insecure"), false),
     };
-    StoreConfig {
+    StoreSettings {
         dynamodb_endpoint: Some(var("TIMELINE_DYNAMODB_ENDPOINT", DEFAULT_DYNAMODB_ENDPOINT)),
         table_prefix: prefix.to_owned(),
         redis_url,
         redis_cluster,
-        fanout_threshold: StoreConfig::DEFAULT_FANOUT_THRESHOLD,
+        fanout_threshold: StoreSettings::DEFAULT_FANOUT_THRESHOLD,
     }
+}
+
+/// The API's settings over `store`, with no posting limit (as load tests and acceptance runs).
+pub fn api_settings(store: StoreSettings) -> ApiSettings {
+    ApiSettings { store, post_limit: None, cursor_secret: Secret::new(SECRET), cors_allow_origin: None }
 }
 
 /// A table prefix no other test uses.
@@ -63,7 +69,7 @@ pub async fn spawn_app() -> TestApp {
 /// A service on the given Redis, with a posting rate limit (`spawn_app` has none, as load
 /// tests and acceptance runs do).
 pub async fn spawn_app_on(redis: Redis, post_limit: Option<RateLimit>) -> TestApp {
-    spawn_app_with(redis, post_limit, StoreConfig::DEFAULT_FANOUT_THRESHOLD).await
+    spawn_app_with(redis, post_limit, StoreSettings::DEFAULT_FANOUT_THRESHOLD).await
 }
 
 /// A service whose hybrid fan-out threshold is `fanout_threshold` followers.
@@ -75,11 +81,12 @@ pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_
         tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
     });
     let prefix = unique_prefix();
+    let store = StoreSettings { fanout_threshold, ..store_settings(&prefix, redis) };
     let settings = LocalSettings {
-        http_addr: "127.0.0.1:0".into(),
-        jwt_secret: SECRET.into(),
-        store: StoreConfig { fanout_threshold, ..store_config(&prefix, redis) },
-        post_limit,
+        api: ApiSettings { post_limit, ..api_settings(store) },
+        http_addr: ([127, 0, 0, 1], 0).into(),
+        jwt_secret: Secret::new(SECRET),
+        jwt_secret_is_default: false,
     };
     let service = start(&settings)
         .await
@@ -99,15 +106,13 @@ impl Drop for TestApp {
     /// (and a client: connections belong to a runtime) of their own.
     fn drop(&mut self) {
         self.service.stop();
-        let config = store_config(&self.prefix, self.redis);
+        let settings = store_settings(&self.prefix, self.redis);
         let cleanup = std::thread::spawn(move || {
             let runtime =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
             runtime.block_on(async {
-                let dynamo = timeline_store::Dynamo::connect(&config).await;
-                let t = dynamo.tables();
-                for table in [&t.users, &t.usernames, &t.follows, &t.tweets, &t.timelines, &t.idempotency] {
-                    let _ = dynamo.client().delete_table().table_name(table).send().await;
+                if let Err(error) = Dynamo::connect(&settings).await.delete_tables().await {
+                    eprintln!("the test's tables were not deleted: {error}");
                 }
             });
         });
@@ -241,10 +246,10 @@ pub(crate) use on_both_redis;
 /// Delete every Redis key of this app's namespace, on every node: a `FLUSHALL` that spares the
 /// tests running beside it.
 pub async fn flush_cache(app: &TestApp) {
-    let config = store_config(&app.prefix, app.redis);
-    let mut nodes = vec![config.redis_url.clone()];
+    let settings = store_settings(&app.prefix, app.redis);
+    let mut nodes = vec![settings.redis_url.clone()];
     if app.redis == Redis::Cluster {
-        let mut first = redis::Client::open(config.redis_url.as_str())
+        let mut first = redis::Client::open(settings.redis_url.as_str())
             .unwrap()
             .get_multiplexed_async_connection()
             .await

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use timeline_api::{AppState, Authenticator, router};
 use tower::ServiceExt;
 
-use crate::helpers::{Redis, SECRET, spawn_app, store_config, token, unique_prefix};
+use crate::helpers::{Redis, SECRET, api_settings, spawn_app, store_settings, token, unique_prefix};
 
 /// JSON documents of any shape, with the fields the routes read sometimes present.
 fn json_bodies() -> impl Strategy<Value = Value> {
@@ -97,9 +97,9 @@ async fn status_of(state: AppState, method: &str, uri: &str, user: &str, body: &
 
 #[tokio::test]
 async fn a_dynamodb_outage_is_503_unavailable() {
-    let mut config = store_config(&unique_prefix(), Redis::Standalone);
-    config.dynamodb_endpoint = Some("http://127.0.0.1:1".into());
-    let state = AppState::connect(&config, Authenticator::local(SECRET), None).await.unwrap();
+    let mut settings = store_settings(&unique_prefix(), Redis::Standalone);
+    settings.dynamodb_endpoint = Some("http://127.0.0.1:1".into());
+    let state = AppState::connect(&api_settings(settings), Authenticator::local(SECRET)).await.unwrap();
     for (method, uri, body) in [
         ("GET", "/users/ann", ""),
         ("POST", "/tweets", r#"{"text":"hi"}"#),
@@ -119,9 +119,9 @@ async fn with_redis_down_home_timelines_are_served_from_the_timelines_table() {
     let tweet = app.post(&ann, "still readable").await;
     app.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
 
-    let mut config = store_config(&app.prefix, app.redis);
-    config.redis_url = "redis://127.0.0.1:1".into();
-    let degraded = AppState::connect(&config, Authenticator::local(SECRET), None).await.unwrap();
+    let mut settings = store_settings(&app.prefix, app.redis);
+    settings.redis_url = "redis://127.0.0.1:1".into();
+    let degraded = AppState::connect(&api_settings(settings), Authenticator::local(SECRET)).await.unwrap();
     let (status, body) =
         status_of(degraded.clone(), "GET", &format!("/users/{bob}/timeline"), &bob, "").await;
     assert_eq!(status, StatusCode::OK);

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::extract::json_response;
+use crate::response::json_response;
 use crate::state::AppState;
 
 pub async fn health(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {

@@ -2,13 +2,12 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use timeline_model::home::Home;
 
-use super::page_response;
-use super::tweets::open_tweet_cursor;
 use crate::auth::Principal;
+use crate::cursor::CursorScope;
 use crate::error::ApiError;
 use crate::extract::{Paging, PathParams, user_id};
+use crate::response::page_response;
 use crate::state::AppState;
 
 pub async fn home(
@@ -19,17 +18,8 @@ pub async fn home(
 ) -> Result<Response, ApiError> {
     let owner = user_id(&id)?;
     caller.must_be(&owner)?;
-    let scope = format!("timeline:{owner}");
-    let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
-    let home = Home {
-        cache: &state.cache,
-        store: &state.dynamo,
-        tweets: &state.dynamo,
-        follows: &state.dynamo,
-        users: &state.dynamo,
-        celebrity_threshold: state.celebrity_threshold,
-        rebuilds: &state.rebuilds,
-    };
-    let page = home.read(&owner, before, paging.limit).await?;
+    let scope = CursorScope::HomeTimeline(&owner);
+    let before = state.cursors.open_tweet_id(&scope, paging.cursor.as_deref())?;
+    let page = state.home().read(&owner, before, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
 }

@@ -5,14 +5,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use timeline_model::limits::IdempotencyKey;
-use timeline_model::posting::Poster;
 use timeline_model::service;
-use timeline_model::{NewTweet, TweetId, TweetText};
+use timeline_model::{NewTweet, TweetText};
 
-use super::{created, page_response};
 use crate::auth::Principal;
+use crate::cursor::CursorScope;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Paging, PathParams, json_response, tweet_id, user_id};
+use crate::extract::{JsonBody, Paging, PathParams, tweet_id, user_id};
+use crate::response::{created, json_response, page_response};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -31,14 +31,7 @@ pub async fn create(
         Some(raw) => Some(IdempotencyKey::parse(raw.to_str().unwrap_or_default())?),
         None => None,
     };
-    let poster = Poster {
-        users: &state.dynamo,
-        tweets: &state.dynamo,
-        keys: &state.dynamo,
-        limiter: &state.cache,
-        limit: state.post_limit,
-    };
-    let tweet = poster.post(&caller.user_id, new, key.as_ref()).await?;
+    let tweet = state.poster().post(&caller.user_id, new, key.as_ref()).await?;
     Ok(created(format!("/tweets/{}", tweet.tweet_id), &tweet))
 }
 
@@ -65,21 +58,8 @@ pub async fn by_author(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let author = user_id(&id)?;
-    let scope = format!("tweets:{author}");
-    let before = open_tweet_cursor(&state, &scope, paging.cursor.as_deref())?;
+    let scope = CursorScope::AuthorTweets(&author);
+    let before = state.cursors.open_tweet_id(&scope, paging.cursor.as_deref())?;
     let page = service::author_tweets(&state.dynamo, &state.dynamo, &author, before, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))
-}
-
-/// The tweet ID a tweet listing's cursor points after.
-pub fn open_tweet_cursor(
-    state: &AppState,
-    scope: &str,
-    cursor: Option<&str>,
-) -> Result<Option<TweetId>, ApiError> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
-    };
-    let position = state.cursors.open(scope, cursor)?;
-    TweetId::parse(&position).map(Some).map_err(|_| ApiError::InvalidCursor)
 }

@@ -7,10 +7,11 @@ use serde::Deserialize;
 use timeline_model::service::{self, Direction, FollowAction};
 use timeline_model::{DisplayName, UserId, Username};
 
-use super::{created, page_response};
 use crate::auth::Principal;
+use crate::cursor::CursorScope;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Paging, PathParams, json_response, user_id};
+use crate::extract::{JsonBody, Paging, PathParams, user_id};
+use crate::response::{created, json_response, page_response};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -107,13 +108,11 @@ async fn follow_list(
     direction: Direction,
 ) -> Result<Response, ApiError> {
     let user = user_id(&id)?;
-    let scope = format!("{direction:?}:{user}");
-    let after = match &paging.cursor {
-        Some(cursor) => {
-            Some(UserId::parse(&state.cursors.open(&scope, cursor)?).map_err(|_| ApiError::InvalidCursor)?)
-        }
-        None => None,
+    let scope = match direction {
+        Direction::Followers => CursorScope::Followers(&user),
+        Direction::Following => CursorScope::Following(&user),
     };
+    let after = state.cursors.open_user_id(&scope, paging.cursor.as_deref())?;
     let page =
         service::follow_list(&state.dynamo, &state.dynamo, &user, direction, after, paging.limit).await?;
     Ok(page_response(&state.cursors, &scope, page))

@@ -1,6 +1,6 @@
 //! DynamoDB adapters of the ports.
 //!
-//! - `tables`: table names and their one definition, created idempotently.
+//! - `tables`: table names and their one definition, created idempotently and deleted.
 //! - `errors`: SDK errors classified by code into `StoreError`.
 //! - `batch`: BatchWriteItem and BatchGetItem with unprocessed-item retries.
 //! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
@@ -20,17 +20,19 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
 pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
-pub use tables::TableNames;
+pub use tables::{Streams, TableNames};
 pub use timelines::ENTRY_TTL;
 
-use crate::config::StoreConfig;
+use timeline_model::ports::StoreResult;
+
+use crate::settings::StoreSettings;
 
 /// The AWS SDK configuration for DynamoDB and its streams. With an endpoint (DynamoDB Local), a
 /// fixed region and dummy credentials are used when none are configured: DynamoDB Local checks
 /// neither.
-pub async fn sdk_config(config: &StoreConfig) -> aws_config::SdkConfig {
+pub async fn sdk_config(settings: &StoreSettings) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = &config.dynamodb_endpoint {
+    if let Some(endpoint) = &settings.dynamodb_endpoint {
         loader = loader.endpoint_url(endpoint).region(Region::new("us-east-1"));
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
             loader =
@@ -49,27 +51,42 @@ pub struct Dynamo {
 
 impl Dynamo {
     /// Build the client once per process.
-    pub async fn connect(config: &StoreConfig) -> Self {
-        let sdk = sdk_config(config).await;
-        Self { client: Client::new(&sdk), tables: TableNames::with_prefix(&config.table_prefix) }
+    pub async fn connect(settings: &StoreSettings) -> Self {
+        let sdk = sdk_config(settings).await;
+        Self { client: Client::new(&sdk), tables: TableNames::with_prefix(&settings.table_prefix) }
     }
 
     pub fn tables(&self) -> &TableNames {
         &self.tables
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Check that the service answers and the tables exist (for `GET /health?deep=true`).
-    pub async fn ping(&self) -> timeline_model::ports::StoreResult<()> {
+    pub async fn ping(&self) -> StoreResult<()> {
         self.client.describe_table().table_name(&self.tables.users).send().await.map_err(errors::classify)?;
         Ok(())
     }
 
-    /// Create every table that does not exist yet (local runs and tests; SAM creates them in AWS).
-    pub async fn create_tables(&self) -> timeline_model::ports::StoreResult<()> {
-        tables::create_all(&self.client, &self.tables).await
+    /// The tables whose streams feed the fan-out: tweets, then follows.
+    pub fn streamed_tables(&self) -> [&str; 2] {
+        [&self.tables.tweets, &self.tables.follows]
+    }
+
+    /// The ARN of `table`'s current stream, if it has one (the local stream poller).
+    pub async fn stream_arn(&self, table: &str) -> StoreResult<Option<String>> {
+        let described =
+            self.client.describe_table().table_name(table).send().await.map_err(errors::classify)?;
+        Ok(described.table.and_then(|t| t.latest_stream_arn))
+    }
+
+    /// Create every table that does not exist yet (local runs, tests, tools; SAM creates them
+    /// in AWS).
+    pub async fn create_tables(&self, streams: Streams) -> StoreResult<()> {
+        tables::create_all(&self.client, &self.tables, streams).await
+    }
+
+    /// Delete every table of this prefix (tests and benchmarks clean up after themselves:
+    /// DynamoDB Local slows down as tables pile up).
+    pub async fn delete_tables(&self) -> StoreResult<()> {
+        tables::delete_all(&self.client, &self.tables).await
     }
 }

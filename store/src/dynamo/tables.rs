@@ -40,6 +40,11 @@ impl TableNames {
             idempotency: format!("{prefix}idempotency"),
         }
     }
+
+    /// Every name, in the order of the definition.
+    pub fn all(&self) -> [&str; 6] {
+        [&self.users, &self.usernames, &self.follows, &self.tweets, &self.timelines, &self.idempotency]
+    }
 }
 
 /// One table's shape: keys, an optional index, an optional stream and TTL attribute.
@@ -94,13 +99,38 @@ fn specs(names: &TableNames) -> [TableSpec<'_>; 6] {
     ]
 }
 
+/// Whether the tables that feed the fan-out get their streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streams {
+    /// As deployed: the tweets and follows streams drive the fan-out.
+    On,
+    /// For bulk loads that call the fan-out directly (the benchmark): DynamoDB Local writes
+    /// stream-enabled tables many times slower, and the stream records outlive the tables.
+    Off,
+}
+
 /// Create every missing table; existing ones are left as they are.
-pub async fn create_all(client: &Client, names: &TableNames) -> StoreResult<()> {
-    try_join_all(specs(names).iter().map(|spec| create(client, spec))).await?;
+pub async fn create_all(client: &Client, names: &TableNames, streams: Streams) -> StoreResult<()> {
+    try_join_all(specs(names).iter().map(|spec| create(client, spec, streams))).await?;
     Ok(())
 }
 
-async fn create(client: &Client, spec: &TableSpec<'_>) -> StoreResult<()> {
+/// Delete every table of `names` that exists (tests and benchmarks clean up after themselves).
+pub async fn delete_all(client: &Client, names: &TableNames) -> StoreResult<()> {
+    let delete = |table: &str| {
+        let request = client.delete_table().table_name(table);
+        async move {
+            match request.send().await {
+                Err(error) if !has_code(&error, "ResourceNotFoundException") => Err(classify(error)),
+                _ => Ok(()),
+            }
+        }
+    };
+    try_join_all(names.all().into_iter().map(delete)).await?;
+    Ok(())
+}
+
+async fn create(client: &Client, spec: &TableSpec<'_>, streams: Streams) -> StoreResult<()> {
     let mut attributes = vec![spec.key.0];
     attributes.extend(spec.key.1);
     if let Some((_, hash, range)) = spec.index {
@@ -125,7 +155,7 @@ async fn create(client: &Client, spec: &TableSpec<'_>) -> StoreResult<()> {
                 .expect("index definition is complete"),
         );
     }
-    if let Some(view) = &spec.stream {
+    if let Some(view) = spec.stream.as_ref().filter(|_| streams == Streams::On) {
         request = request.stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

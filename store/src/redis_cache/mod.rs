@@ -26,7 +26,7 @@ use timeline_model::{TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, Use
 
 pub use connection::Connection;
 
-use crate::config::StoreConfig;
+use crate::settings::StoreSettings;
 use crate::telemetry;
 
 /// How long an unread timeline, or an unread tweet body, stays cached.
@@ -46,10 +46,10 @@ pub struct RedisCache {
 }
 
 impl RedisCache {
-    pub async fn connect(config: &StoreConfig) -> StoreResult<Self> {
+    pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
         let connection =
-            Connection::open(&config.redis_url, config.redis_cluster).await.map_err(unavailable)?;
-        Ok(Self { connection, prefix: config.table_prefix.clone() })
+            Connection::open(&settings.redis_url, settings.redis_cluster).await.map_err(unavailable)?;
+        Ok(Self { connection, prefix: settings.table_prefix.clone() })
     }
 
     fn state_key(&self, owner: &UserId) -> String {
@@ -124,7 +124,8 @@ impl RedisCache {
         redis::cmd("PING").query_async::<String>(&mut connection).await.map(drop).map_err(unavailable)
     }
 
-    /// Drop every cached key of one owner's timeline (the benchmark cleans up with it).
+    /// Forget one owner's cached timeline: the next read rebuilds it from the durable one.
+    /// Tools call it: the benchmark cleans up with it, and an operator's rebuild starts with it.
     pub async fn evict(&self, owner: &UserId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
         pipeline.del(self.state_key(owner)).ignore().del(self.timeline_key(owner)).ignore();

@@ -11,9 +11,9 @@ use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
+use timeline_fanout::Engine;
 use timeline_store::retry::Backoff;
-
-use crate::handler::Engine;
+use timeline_store::{Dynamo, StoreSettings};
 
 /// Pause between polls of an idle stream: low enough for sub-second fan-out locally.
 const IDLE_POLL: Duration = Duration::from_millis(50);
@@ -37,19 +37,21 @@ struct Shard {
 /// Follows the streams of the tweets and follows tables.
 pub struct Poller {
     streams: StreamsClient,
+    /// Where the streams are: the tables' descriptions name them.
+    dynamo: Dynamo,
     engine: Engine,
 }
 
 impl Poller {
-    pub async fn new(config: &timeline_store::StoreConfig, engine: Engine) -> Self {
-        let sdk = timeline_store::dynamo::sdk_config(config).await;
-        Self { streams: StreamsClient::new(&sdk), engine }
+    pub async fn new(settings: &StoreSettings, dynamo: Dynamo, engine: Engine) -> Self {
+        let sdk = timeline_store::dynamo::sdk_config(settings).await;
+        Self { streams: StreamsClient::new(&sdk), dynamo, engine }
     }
 
     /// Follow both streams until the task is dropped or aborted.
     pub async fn run(self) {
-        let tables = self.engine.dynamo.tables().clone();
-        tokio::join!(self.follow_table(&tables.tweets), self.follow_table(&tables.follows));
+        let [tweets, follows] = self.dynamo.streamed_tables();
+        tokio::join!(self.follow_table(tweets), self.follow_table(follows));
     }
 
     async fn follow_table(&self, table: &str) {
@@ -97,8 +99,7 @@ impl Poller {
     }
 
     async fn stream_arn(&self, table: &str) -> Result<String, BoxError> {
-        let described = self.engine.dynamo.client().describe_table().table_name(table).send().await?;
-        let arn = described.table.and_then(|t| t.latest_stream_arn);
+        let arn = self.dynamo.stream_arn(table).await?;
         arn.ok_or_else(|| format!("table {table} has no stream").into())
     }
 

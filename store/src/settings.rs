@@ -1,0 +1,479 @@
+//! Every setting of every binary, in one place: [`VARIABLES`] names them (the README's table is
+//! generated from it and a test keeps the two equal), and the `*Settings` types hold them parsed.
+//!
+//! Settings are read once at start-up and typed; a bad value stops the binary with one line that
+//! names the variable, its value and what is expected. An empty variable counts as unset.
+//! Secrets have no default outside the local runner, so a function deployed without its secret
+//! refuses to start instead of sealing cursors with a key that is published in this repository.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use timeline_model::limits::RateLimit;
+
+/// Where a binary runs, which decides the defaults that only make sense on a laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// A Lambda function: no local endpoints, no development secrets.
+    Aws,
+    /// The local runner and the tools beside it (`make dev`, the tests, the benchmark).
+    Local,
+}
+
+/// One environment variable: its name, its default as a person reads it, and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+const DYNAMODB_ENDPOINT: &str = "TIMELINE_DYNAMODB_ENDPOINT";
+const TABLE_PREFIX: &str = "TIMELINE_TABLE_PREFIX";
+const REDIS_URL: &str = "TIMELINE_REDIS_URL";
+const REDIS_CLUSTER: &str = "TIMELINE_REDIS_CLUSTER";
+const FANOUT_THRESHOLD: &str = "TIMELINE_FANOUT_THRESHOLD";
+const POST_LIMIT: &str = "TIMELINE_POST_LIMIT";
+const CURSOR_SECRET: &str = "TIMELINE_CURSOR_SECRET";
+const CORS_ALLOW_ORIGIN: &str = "TIMELINE_CORS_ALLOW_ORIGIN";
+const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
+const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
+
+/// The secret local tokens (and, locally, cursors) are signed with when none is set. It is
+/// public, so only the local runner may fall back to it.
+pub const DEV_JWT_SECRET: &str = "timeline-local-dev-secret";
+/// Where `make dev` and `make test` start DynamoDB Local.
+pub const DEFAULT_DYNAMODB_ENDPOINT: &str = "http://127.0.0.1:8000";
+/// Shortest cursor secret accepted: 256 bits of an HMAC-SHA256 key, as printable characters.
+const MIN_CURSOR_SECRET_CHARS: usize = 32;
+
+/// Every variable the binaries read, in the order of the README's table.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: DYNAMODB_ENDPOINT,
+        default: "`http://127.0.0.1:8000` locally; unset in AWS",
+        meaning: "DynamoDB endpoint URL (DynamoDB Local)",
+    },
+    Variable {
+        name: TABLE_PREFIX,
+        default: "`dev-`",
+        meaning: "put before every table name and Redis key (a stage, a stack or a test)",
+    },
+    Variable { name: REDIS_URL, default: "`redis://127.0.0.1:6379`", meaning: "Redis; `rediss://` for TLS" },
+    Variable {
+        name: REDIS_CLUSTER,
+        default: "`false`",
+        meaning: "`true` for Redis Cluster (ElastiCache Serverless is one)",
+    },
+    Variable {
+        name: FANOUT_THRESHOLD,
+        default: "`10000`",
+        meaning: "authors with more followers are not fanned out; readers merge their tweets in",
+    },
+    Variable {
+        name: POST_LIMIT,
+        default: "`300/3h`",
+        meaning: "posts per user and window (`N/30s`, `N/10m`, `N/3h`, `N/1d`), or `off`",
+    },
+    Variable {
+        name: CURSOR_SECRET,
+        default: "locally the JWT secret; required in AWS",
+        meaning: "HMAC key that seals pagination cursors, at least 32 characters",
+    },
+    Variable {
+        name: CORS_ALLOW_ORIGIN,
+        default: "unset (no CORS headers)",
+        meaning: "the browser origin allowed to read responses",
+    },
+    Variable { name: HTTP_ADDR, default: "`127.0.0.1:3000`", meaning: "listen address of the local server" },
+    Variable {
+        name: JWT_SECRET,
+        default: "`timeline-local-dev-secret`",
+        meaning: "HS256 secret of local tokens (the local server only; API Gateway checks tokens in AWS)",
+    },
+];
+
+/// The README's settings table, generated from [`VARIABLES`].
+pub fn markdown_table() -> String {
+    let mut table = String::from("| variable | default | meaning |\n| --- | --- | --- |\n");
+    for variable in VARIABLES {
+        table.push_str(&format!("| `{}` | {} | {} |\n", variable.name, variable.default, variable.meaning));
+    }
+    table
+}
+
+/// A setting that could not be used: which variable, what it held, what it should hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}{shown}: expected {expected}")]
+pub struct SettingError {
+    name: &'static str,
+    /// `=value`, ` (N characters, hidden)` for secrets, or ` is not set`.
+    shown: String,
+    expected: String,
+}
+
+/// The environment the settings come from: the process's, or a map in tests.
+#[derive(Debug, Clone, Default)]
+pub struct Environment(HashMap<String, String>);
+
+impl Environment {
+    pub fn process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|value| !value.is_empty())
+    }
+
+    /// Parse `name` with `parse`, or take `default` when it is unset.
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        default: impl FnOnce() -> T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, SettingError> {
+        match self.get(name) {
+            None => Ok(default()),
+            Some(raw) => {
+                parse(raw).map_err(|expected| SettingError { name, shown: format!("={raw:?}"), expected })
+            }
+        }
+    }
+
+    /// A secret: its value never appears in an error.
+    fn secret(&self, name: &'static str, min_chars: usize) -> Result<Option<Secret>, SettingError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let chars = raw.chars().count();
+        if chars < min_chars {
+            return Err(SettingError {
+                name,
+                shown: format!(" ({chars} characters, hidden)"),
+                expected: format!("at least {min_chars} characters"),
+            });
+        }
+        Ok(Some(Secret(raw.to_owned())))
+    }
+}
+
+/// A secret value; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Where the stores are, and the one rule both the fan-out and the read path must agree on.
+/// Every binary reads these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// DynamoDB Local's URL; `None` in AWS (the SDK finds the regional endpoint).
+    pub dynamodb_endpoint: Option<String>,
+    pub table_prefix: String,
+    /// `redis://` or, for TLS, `rediss://`.
+    pub redis_url: String,
+    pub redis_cluster: bool,
+    /// Authors with more followers are not fanned out; readers merge their tweets in.
+    pub fanout_threshold: u64,
+}
+
+impl StoreSettings {
+    pub const DEFAULT_TABLE_PREFIX: &str = "dev-";
+    pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+    pub const DEFAULT_FANOUT_THRESHOLD: u64 = 10_000;
+
+    pub fn from_env(env: &Environment, runner: Runner) -> Result<Self, SettingError> {
+        let local_endpoint = || (runner == Runner::Local).then(|| DEFAULT_DYNAMODB_ENDPOINT.to_owned());
+        Ok(Self {
+            dynamodb_endpoint: env.parse(DYNAMODB_ENDPOINT, local_endpoint, |raw| http_url(raw).map(Some))?,
+            table_prefix: env.parse(TABLE_PREFIX, || Self::DEFAULT_TABLE_PREFIX.to_owned(), table_prefix)?,
+            redis_url: env.parse(REDIS_URL, || Self::DEFAULT_REDIS_URL.to_owned(), redis_url)?,
+            redis_cluster: env.parse(REDIS_CLUSTER, || false, boolean)?,
+            fanout_threshold: env.parse(
+                FANOUT_THRESHOLD,
+                || Self::DEFAULT_FANOUT_THRESHOLD,
+                |raw| raw.parse().map_err(|_| "a whole number of followers, e.g. 10000".to_owned()),
+            )?,
+        })
+    }
+
+    /// The local defaults with another table prefix (tests and tools).
+    pub fn local(table_prefix: &str) -> Self {
+        Self {
+            dynamodb_endpoint: Some(DEFAULT_DYNAMODB_ENDPOINT.to_owned()),
+            table_prefix: table_prefix.to_owned(),
+            redis_url: Self::DEFAULT_REDIS_URL.to_owned(),
+            redis_cluster: false,
+            fanout_threshold: Self::DEFAULT_FANOUT_THRESHOLD,
+        }
+    }
+}
+
+/// What the API adds to the stores: the posting limit, the cursor key, the browser origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    pub store: StoreSettings,
+    /// `None`: no limit (`off`).
+    pub post_limit: Option<RateLimit>,
+    /// Every instance must share it, or a cursor would not survive landing on another one.
+    pub cursor_secret: Secret,
+    /// The origin allowed to read responses in a browser; visible ASCII, checked here.
+    pub cors_allow_origin: Option<String>,
+}
+
+impl ApiSettings {
+    pub fn from_env(env: &Environment, runner: Runner) -> Result<Self, SettingError> {
+        Ok(Self {
+            store: StoreSettings::from_env(env, runner)?,
+            post_limit: env.parse(
+                POST_LIMIT,
+                || Some(RateLimit::DEFAULT),
+                |raw| {
+                    RateLimit::parse(raw).map_err(|_| "N/<count><s|m|h|d> (e.g. 300/3h), or off".to_owned())
+                },
+            )?,
+            cursor_secret: cursor_secret(env, runner)?,
+            cors_allow_origin: env.parse(CORS_ALLOW_ORIGIN, || None, |raw| origin(raw).map(Some))?,
+        })
+    }
+}
+
+/// The cursor key: set, or locally the JWT secret (or its public default). In AWS it must be
+/// set: cursors sealed with a published key could be forged by anyone.
+fn cursor_secret(env: &Environment, runner: Runner) -> Result<Secret, SettingError> {
+    if let Some(secret) = env.secret(CURSOR_SECRET, MIN_CURSOR_SECRET_CHARS)? {
+        return Ok(secret);
+    }
+    match runner {
+        Runner::Local => Ok(jwt_secret(env)?),
+        Runner::Aws => Err(SettingError {
+            name: CURSOR_SECRET,
+            shown: " is not set".into(),
+            expected: format!(
+                "a secret of at least {MIN_CURSOR_SECRET_CHARS} characters shared by every function"
+            ),
+        }),
+    }
+}
+
+fn jwt_secret(env: &Environment) -> Result<Secret, SettingError> {
+    Ok(env.secret(JWT_SECRET, 1)?.unwrap_or_else(|| Secret(DEV_JWT_SECRET.to_owned())))
+}
+
+/// The local runner: the API's settings plus where it listens and how it checks tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSettings {
+    pub api: ApiSettings,
+    pub http_addr: SocketAddr,
+    /// HS256 key of local tokens (API Gateway checks tokens in AWS).
+    pub jwt_secret: Secret,
+    /// Whether the secret is the public development one (the server says so at start-up).
+    pub jwt_secret_is_default: bool,
+}
+
+impl LocalSettings {
+    pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:3000";
+
+    pub fn from_env(env: &Environment) -> Result<Self, SettingError> {
+        Ok(Self {
+            api: ApiSettings::from_env(env, Runner::Local)?,
+            http_addr: env.parse(
+                HTTP_ADDR,
+                || SocketAddr::from(([127, 0, 0, 1], 3000)),
+                |raw| raw.parse().map_err(|_| "an IP address and port, e.g. 127.0.0.1:3000".to_owned()),
+            )?,
+            jwt_secret: jwt_secret(env)?,
+            jwt_secret_is_default: env.get(JWT_SECRET).is_none(),
+        })
+    }
+}
+
+fn http_url(raw: &str) -> Result<String, String> {
+    let expected = || "an http:// or https:// URL, e.g. http://127.0.0.1:8000".to_owned();
+    let rest = raw.strip_prefix("http://").or_else(|| raw.strip_prefix("https://")).ok_or_else(expected)?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(expected());
+    }
+    Ok(raw.to_owned())
+}
+
+fn redis_url(raw: &str) -> Result<String, String> {
+    use redis::IntoConnectionInfo;
+    let expected = "a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379";
+    if !(raw.starts_with("redis://") || raw.starts_with("rediss://")) {
+        return Err(expected.to_owned());
+    }
+    raw.into_connection_info().map(|_| raw.to_owned()).map_err(|error| format!("{expected} ({error})"))
+}
+
+/// Letters, digits, `_`, `-` and `.`: what DynamoDB allows in table names and what keeps Redis
+/// key patterns literal. Table names then stay within DynamoDB's 255 characters.
+fn table_prefix(raw: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if raw.len() <= 200 && raw.chars().all(allowed) {
+        Ok(raw.to_owned())
+    } else {
+        Err("at most 200 of A-Z a-z 0-9 _ - . (e.g. dev-)".to_owned())
+    }
+}
+
+fn boolean(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err("true or false".to_owned()),
+    }
+}
+
+/// A browser origin as a header value must be: visible ASCII, no spaces.
+fn origin(raw: &str) -> Result<String, String> {
+    if raw.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(raw.to_owned())
+    } else {
+        Err("an origin such as https://app.example.com, or *".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> Environment {
+        Environment::from_pairs(pairs.iter().copied())
+    }
+
+    const AWS_SECRET: (&str, &str) = (CURSOR_SECRET, "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn defaults_are_the_local_ones() {
+        let settings = LocalSettings::from_env(&Environment::default()).unwrap();
+        assert_eq!(settings.api.store, StoreSettings::local("dev-"));
+        assert_eq!(settings.http_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(settings.api.post_limit, Some(RateLimit::DEFAULT));
+        assert_eq!(settings.api.cursor_secret.expose(), DEV_JWT_SECRET);
+        assert!(settings.jwt_secret_is_default);
+        assert_eq!(settings.api.cors_allow_origin, None);
+    }
+
+    #[test]
+    fn in_aws_there_is_no_local_endpoint_and_no_default_secret() {
+        let store = StoreSettings::from_env(&Environment::default(), Runner::Aws).unwrap();
+        assert_eq!(store.dynamodb_endpoint, None);
+        let error = ApiSettings::from_env(&Environment::default(), Runner::Aws).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TIMELINE_CURSOR_SECRET is not set: expected a secret of at least 32 characters shared by every function"
+        );
+        // Not even the JWT secret stands in for it there.
+        let error = ApiSettings::from_env(&env(&[(JWT_SECRET, "x".repeat(40).leak())]), Runner::Aws);
+        assert!(error.is_err());
+        let settings = ApiSettings::from_env(&env(&[AWS_SECRET]), Runner::Aws).unwrap();
+        assert_eq!(settings.cursor_secret.expose(), AWS_SECRET.1);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_the_value_and_what_is_expected() {
+        let cases = [
+            (
+                FANOUT_THRESHOLD,
+                "ten",
+                "TIMELINE_FANOUT_THRESHOLD=\"ten\": expected a whole number of followers, e.g. 10000",
+            ),
+            (REDIS_CLUSTER, "yes", "TIMELINE_REDIS_CLUSTER=\"yes\": expected true or false"),
+            (
+                HTTP_ADDR,
+                "localhost",
+                "TIMELINE_HTTP_ADDR=\"localhost\": expected an IP address and port, e.g. 127.0.0.1:3000",
+            ),
+            (
+                REDIS_URL,
+                "127.0.0.1:6379",
+                "TIMELINE_REDIS_URL=\"127.0.0.1:6379\": expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379",
+            ),
+            (
+                DYNAMODB_ENDPOINT,
+                "127.0.0.1:8000",
+                "TIMELINE_DYNAMODB_ENDPOINT=\"127.0.0.1:8000\": expected an http:// or https:// URL, e.g. http://127.0.0.1:8000",
+            ),
+            (
+                TABLE_PREFIX,
+                "my prefix",
+                "TIMELINE_TABLE_PREFIX=\"my prefix\": expected at most 200 of A-Z a-z 0-9 _ - . (e.g. dev-)",
+            ),
+            (
+                CORS_ALLOW_ORIGIN,
+                "a b",
+                "TIMELINE_CORS_ALLOW_ORIGIN=\"a b\": expected an origin such as https://app.example.com, or *",
+            ),
+        ];
+        for (name, value, message) in cases {
+            let error = LocalSettings::from_env(&env(&[(name, value)])).unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        let error = LocalSettings::from_env(&env(&[(POST_LIMIT, "lots")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TIMELINE_POST_LIMIT=\"lots\": expected N/<count><s|m|h|d> (e.g. 300/3h), or off"
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_errors_or_debug_output() {
+        let error = LocalSettings::from_env(&env(&[(CURSOR_SECRET, "short-secret")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TIMELINE_CURSOR_SECRET (12 characters, hidden): expected at least 32 characters"
+        );
+        let settings = LocalSettings::from_env(&env(&[(JWT_SECRET, "hunter2")])).unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        assert!(!settings.jwt_secret_is_default);
+    }
+
+    #[test]
+    fn values_parse_into_their_types() {
+        let settings = LocalSettings::from_env(&env(&[
+            (REDIS_CLUSTER, "TRUE"),
+            (FANOUT_THRESHOLD, "250"),
+            (POST_LIMIT, "off"),
+            (HTTP_ADDR, "127.0.0.1:0"),
+            (TABLE_PREFIX, "stack-1."),
+            (REDIS_URL, "rediss://cache.example.com:6379"),
+            (DYNAMODB_ENDPOINT, ""),
+        ]))
+        .unwrap();
+        let store = &settings.api.store;
+        assert!(store.redis_cluster);
+        assert_eq!(store.fanout_threshold, 250);
+        assert_eq!(store.table_prefix, "stack-1.");
+        assert_eq!(store.dynamodb_endpoint.as_deref(), Some(DEFAULT_DYNAMODB_ENDPOINT), "empty is unset");
+        assert_eq!(settings.api.post_limit, None);
+        assert_eq!(settings.http_addr.port(), 0);
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's settings table is not the one `VARIABLES` defines; replace it with:\n{table}"
+        );
+    }
+}
