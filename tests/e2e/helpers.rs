@@ -13,13 +13,26 @@ use ulid::Ulid;
 
 pub const SECRET: &str = "e2e-test-secret";
 
-/// A running service with tables of its own.
+/// A running service with tables of its own; its HTTP helpers come from [`Client`].
 pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
+    pub api: Client,
     pub service: LocalService,
     pub prefix: String,
     pub redis: Redis,
+}
+
+/// HTTP calls to a server at `base`: one started in-process, or a `timeline-local` binary.
+pub struct Client {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.api
+    }
 }
 
 /// Which Redis the cache runs on.
@@ -91,13 +104,7 @@ pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_
     let service = start(&settings)
         .await
         .expect("the service starts (are DynamoDB Local and Redis running? `make services`)");
-    TestApp {
-        base: format!("http://{}", service.addr),
-        client: reqwest::Client::new(),
-        service,
-        prefix,
-        redis,
-    }
+    TestApp { api: Client::new(&format!("http://{}", service.addr)), service, prefix, redis }
 }
 
 impl Drop for TestApp {
@@ -143,7 +150,11 @@ impl Reply {
     }
 }
 
-impl TestApp {
+impl Client {
+    pub fn new(base: &str) -> Self {
+        Self { base: base.to_owned(), client: reqwest::Client::new() }
+    }
+
     /// Send a request as `user` (no token when `None`) with an optional JSON body.
     pub async fn call(&self, method: Method, path: &str, user: Option<&str>, body: Option<Value>) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod errors;
 mod fanout;
 mod robustness;

@@ -1,0 +1,97 @@
+//! The `timeline-local` binary as an operator types it: `make dev` runs `serve`, `make token`
+//! runs `token`. These run the built binary, not the library behind it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{Redis, SECRET, spawn_app, store_settings, unique_prefix, unique_user};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_timeline-local");
+
+/// The binary with the test services' addresses (inherited from `make test`) and `vars`.
+fn local(args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BINARY);
+    command.args(args).env("TIMELINE_JWT_SECRET", SECRET).env("RUST_LOG", "warn");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command
+}
+
+#[test]
+fn a_bad_setting_stops_it_with_one_line_naming_the_variable() {
+    let output = local(&["create-tables"], &[("TIMELINE_FANOUT_THRESHOLD", "ten")]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: TIMELINE_FANOUT_THRESHOLD=\"ten\": expected a whole number of followers, e.g. 10000\n"
+    );
+    let output = local(&["serve", "--no-such-flag"], &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[tokio::test]
+async fn a_minted_token_is_accepted_by_the_server() {
+    let app = spawn_app().await;
+    let user = unique_user("cli");
+    let output = local(&["token", &user, "600"], &[]).output().unwrap();
+    assert!(output.status.success());
+    let token = String::from_utf8(output.stdout).unwrap();
+    let reply = app
+        .client
+        .post(format!("{}/users", app.base))
+        .bearer_auth(token.trim())
+        .json(&json!({ "username": format!("cli{}", &user[user.len() - 8..]) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED);
+}
+
+/// `serve` as `make dev` runs it: it prints where it listens, answers, fans out through its
+/// stream poller, and stops cleanly on Ctrl-C.
+#[tokio::test]
+async fn serve_answers_fans_out_through_its_poller_and_stops_on_ctrl_c() {
+    let prefix = unique_prefix();
+    let mut child = tokio::process::Command::from(local(
+        &["serve"],
+        &[
+            ("TIMELINE_TABLE_PREFIX", &prefix),
+            ("TIMELINE_HTTP_ADDR", "127.0.0.1:0"),
+            ("TIMELINE_POST_LIMIT", "off"),
+        ],
+    ))
+    .stdout(Stdio::piped())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
+        let line = line.expect("serve printed where it listens before closing its output");
+        if let Some(url) = line.strip_prefix("timeline service listening on ") {
+            break url.to_owned();
+        }
+    };
+    let client = crate::helpers::Client::new(&base);
+    assert_eq!(client.call(Method::GET, "/health", None, None).await.status, StatusCode::OK);
+    let (ann, bob) = (client.user("ann").await, client.user("bob").await);
+    client.follow(&bob, &ann).await;
+    let tweet = client.post(&ann, "through the poller").await;
+    let seen = client.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
+    assert_eq!(seen, vec![tweet]);
+
+    let interrupted = Command::new("kill").args(["-INT", &child.id().unwrap().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status}");
+    timeline_store::Dynamo::connect(&store_settings(&prefix, Redis::Standalone))
+        .await
+        .delete_tables()
+        .await
+        .unwrap();
+}
