@@ -179,7 +179,7 @@ yaml.safe_dump(doc, open(target, "w", encoding="utf-8"), sort_keys=False, allow_
 PY
 
 cat >"$WORK/timeline_fuzz_hooks.py" <<'PY'
-"""Checks of API.md that the OpenAPI document cannot express."""
+"""Checks of docs/API.md that the OpenAPI document cannot express."""
 import schemathesis
 
 
