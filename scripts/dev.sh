@@ -14,16 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# The same defaults as services.sh and the server, exported so both sides agree.
-export TIMELINE_DYNAMODB_ENDPOINT="${TIMELINE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
-export TIMELINE_REDIS_URL="${TIMELINE_REDIS_URL:-redis://127.0.0.1:6379}"
-export TIMELINE_HTTP_ADDR="${TIMELINE_HTTP_ADDR:-127.0.0.1:3000}"
-# DynamoDB Local (-sharedDb) ignores credentials, but the AWS SDK refuses to sign without some
-# and would otherwise probe the EC2 metadata endpoint for them. Real values, if set, are kept.
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
-export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
-export AWS_REGION="${AWS_REGION:-us-east-1}"
-export AWS_EC2_METADATA_DISABLED=true
+# shellcheck source=scripts/local-env.sh
+source "$ROOT/scripts/local-env.sh"
 
 STARTED_RECORD="$(mktemp "${TMPDIR:-/tmp}/timeline-dev-services.XXXXXX")"
 SERVER_PID=""

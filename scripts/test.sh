@@ -16,19 +16,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# What the tests read to find the services (same defaults as services.sh).
-export TIMELINE_DYNAMODB_ENDPOINT="${TIMELINE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
-export TIMELINE_REDIS_URL="${TIMELINE_REDIS_URL:-redis://127.0.0.1:6379}"
+# What the tests read to find the services (the same defaults as services.sh).
+# shellcheck source=scripts/local-env.sh
+source "$ROOT/scripts/local-env.sh"
 export TIMELINE_REDIS_CLUSTER_URL="${TIMELINE_REDIS_CLUSTER_URL:-redis://127.0.0.1:7000}"
 # The TLS-only Redis (self-signed; #insecure skips the certificate check in tests only).
 export TIMELINE_REDIS_TLS_URL="${TIMELINE_REDIS_TLS_URL:-rediss://127.0.0.1:${TIMELINE_REDIS_TLS_PORT:-6390}/#insecure}"
 export TIMELINE_DDB_IN_MEMORY="${TIMELINE_DDB_IN_MEMORY:-1}"
-# DynamoDB Local ignores credentials, but the AWS SDK wants some to sign with and would
-# otherwise probe the EC2 metadata endpoint. Real values, if set, are kept.
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
-export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
-export AWS_REGION="${AWS_REGION:-us-east-1}"
-export AWS_EC2_METADATA_DISABLED=true
 if [[ ${CI:-} == true ]]; then
   # A clean clone builds once: incremental artifacts only cost time and disk there.
   export CARGO_INCREMENTAL=0

@@ -81,8 +81,7 @@ impl CursorKey {
         scope: &CursorScope<'_>,
         cursor: Option<&str>,
     ) -> Result<Option<TweetId>, ApiError> {
-        let Some(cursor) = cursor else { return Ok(None) };
-        TweetId::parse(&self.open(scope, cursor)?).map(Some).map_err(|_| ApiError::InvalidCursor)
+        self.open_as(scope, cursor, TweetId::parse)
     }
 
     /// The user a user listing's cursor points after, if a cursor was given.
@@ -91,8 +90,18 @@ impl CursorKey {
         scope: &CursorScope<'_>,
         cursor: Option<&str>,
     ) -> Result<Option<UserId>, ApiError> {
+        self.open_as(scope, cursor, UserId::parse)
+    }
+
+    /// A position that parses as `T`: a sealed cursor whose position does not is refused too.
+    fn open_as<T, E>(
+        &self,
+        scope: &CursorScope<'_>,
+        cursor: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, ApiError> {
         let Some(cursor) = cursor else { return Ok(None) };
-        UserId::parse(&self.open(scope, cursor)?).map(Some).map_err(|_| ApiError::InvalidCursor)
+        parse(&self.open(scope, cursor)?).map(Some).map_err(|_| ApiError::InvalidCursor)
     }
 }
 
