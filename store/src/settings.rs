@@ -104,13 +104,20 @@ pub fn markdown_table() -> String {
 }
 
 /// A setting that could not be used: which variable, what it held, what it should hold.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// `Debug` prints the same one line, since a `main` that returns the error prints its `Debug`.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}{shown}: expected {expected}")]
 pub struct SettingError {
     name: &'static str,
     /// `=value`, ` (N characters, hidden)` for secrets, or ` is not set`.
     shown: String,
     expected: String,
+}
+
+impl fmt::Debug for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// The environment the settings come from: the process's, or a map in tests.
