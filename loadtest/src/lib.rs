@@ -1,0 +1,29 @@
+//! Benchmarks of the timeline service, run against local DynamoDB and Redis (the k6 load tests
+//! beside this crate drive the HTTP API instead). See docs/benchmarks.md.
+//!
+//! - [`args`]: the command line of `timeline-bench`.
+//! - [`bench`]: one run: seed an author and their followers, time the fan-out of one tweet and
+//!   the raw write of as many timeline entries, clean up.
+//! - [`probe`]: the real adapters with the fan-out's phases timed, for `--breakdown`.
+//! - [`report`]: the figures as a table, a breakdown and one JSON line.
+
+pub mod args;
+pub mod bench;
+pub mod probe;
+pub mod report;
+
+use std::error::Error;
+
+pub type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// An error and its sources, on one line (SDK errors keep the useful part in their sources).
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
