@@ -1,14 +1,19 @@
 //! Opaque pagination cursors. A cursor carries the sort key where the next page starts,
 //! sealed with an HMAC over the listing it belongs to, so a forged, garbled or borrowed cursor
-//! is refused (400 `invalid_cursor`) instead of reaching the stores.
+//! is refused (400 `invalid_cursor`) instead of reaching the stores. Pages leave through
+//! [`page_response`], which seals their next position.
 
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use serde::Serialize;
 use sha2::Sha256;
-use timeline_model::{TweetId, UserId};
+use timeline_model::{Page, TweetId, UserId};
 
 use crate::error::ApiError;
+use crate::response::json_response;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -103,6 +108,19 @@ impl CursorKey {
         let Some(cursor) = cursor else { return Ok(None) };
         parse(&self.open(scope, cursor)?).map(Some).map_err(|_| ApiError::InvalidCursor)
     }
+}
+
+/// The body of every paged response.
+#[derive(Serialize)]
+struct PageBody<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+/// Serve a page, sealing its next position for the listing it belongs to.
+pub fn page_response<T: Serialize>(cursors: &CursorKey, scope: &CursorScope<'_>, page: Page<T>) -> Response {
+    let next_cursor = page.next.map(|position| cursors.seal(scope, &position));
+    json_response(StatusCode::OK, &PageBody { items: page.items, next_cursor })
 }
 
 #[cfg(test)]

@@ -6,9 +6,13 @@
 //!   cases wired to the real stores.
 //! - [`auth`]: the caller's identity, from API Gateway's authorizer or a local HS256 token.
 //! - [`extract`]: request parsing (JSON bodies, path IDs, paging) into domain values.
-//! - [`cursor`]: opaque, tamper-evident pagination cursors, each sealed for one listing.
-//! - [`response`]: JSON responses, `201 Created`, pages with their cursor.
+//! - [`cursor`]: opaque, tamper-evident pagination cursors, each sealed for one listing, and
+//!   pages served with theirs.
+//! - [`response`]: JSON responses and `201 Created`.
 //! - [`error`]: the API's one error type and its JSON body.
+//!
+//! Modules depend one way: `response` on nothing, `error` on `response`, `extract`, `auth`
+//! and `cursor` on `error`, `state` on `auth` and `cursor`, the handlers on all of them.
 //! - `routes`: thin handlers, one module per resource.
 
 pub mod auth;

@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 use timeline_model::{DisplayName, NewTweet, Page, Tweet, TweetText, User, UserId, Username};
 
-use crate::cursor::{CursorKey, CursorScope};
-use crate::response::page_response;
+use crate::cursor::{CursorKey, CursorScope, page_response};
 use crate::router::ROUTES;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

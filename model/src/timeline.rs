@@ -65,10 +65,6 @@ impl<T> Page<T> {
         let next = if more { items.last().map(key) } else { None };
         Self { items, next }
     }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
-    }
 }
 
 #[cfg(test)]

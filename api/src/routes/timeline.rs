@@ -4,10 +4,9 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::auth::Principal;
-use crate::cursor::CursorScope;
+use crate::cursor::{CursorScope, page_response};
 use crate::error::ApiError;
 use crate::extract::{Paging, PathParams, user_id};
-use crate::response::page_response;
 use crate::state::AppState;
 
 pub async fn home(

@@ -9,10 +9,10 @@ use timeline_model::service;
 use timeline_model::{NewTweet, TweetText};
 
 use crate::auth::Principal;
-use crate::cursor::CursorScope;
+use crate::cursor::{CursorScope, page_response};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Paging, PathParams, tweet_id, user_id};
-use crate::response::{created, json_response, page_response};
+use crate::response::{created, json_response};
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -8,10 +8,10 @@ use timeline_model::service::{self, Direction, FollowAction};
 use timeline_model::{DisplayName, UserId, Username};
 
 use crate::auth::Principal;
-use crate::cursor::CursorScope;
+use crate::cursor::{CursorScope, page_response};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Paging, PathParams, user_id};
-use crate::response::{created, json_response, page_response};
+use crate::response::{created, json_response};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
