@@ -5,20 +5,23 @@
 //! - this file: [`start`] a [`LocalService`] from [`LocalSettings`].
 //! - [`poller`]: DynamoDB Local's streams, read as the event source mapping would, handed to
 //!   the fan-out Lambda's handler.
+//! - [`tokens`]: local HS256 bearer tokens, checked here as API Gateway checks them in AWS.
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
 
 pub mod poller;
+pub mod tokens;
 
 use std::net::SocketAddr;
 
-use timeline_api::{AppState, Authenticator};
+use timeline_api::AppState;
 use timeline_fanout::Engine;
 use timeline_model::ports::StoreError;
 use timeline_store::{Dynamo, LocalSettings, RedisCache, Streams};
 use tokio::task::JoinHandle;
 
 use crate::poller::Poller;
+use crate::tokens::LocalTokens;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -60,7 +63,7 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
     let listener = tokio::net::TcpListener::bind(settings.http_addr).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
 
-    let authenticator = Authenticator::local(settings.jwt_secret.expose());
+    let authenticator = LocalTokens::authenticator(settings.jwt_secret.expose());
     let state = AppState::new(dynamo.clone(), cache.clone(), authenticator, &settings.api);
     let app = timeline_api::router(state.clone());
     let server = tokio::spawn(async move {

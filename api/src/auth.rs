@@ -1,22 +1,18 @@
 //! Who is calling. In AWS, API Gateway's Cognito/JWT authorizer has already validated the token
-//! and the function reads the claims from the request context; locally the server checks HS256
-//! tokens itself (the one local-only path besides the stream poller). Both end in a `Principal`,
-//! and no handler reads headers for identity.
+//! and the function reads the claims from the request context; locally the server checks
+//! bearer tokens itself (the one local-only path besides the stream poller). The check itself
+//! ([`BearerTokens`]) is the local runner's, so the deployed functions carry no token code.
+//! Both end in a `Principal`, and no handler reads headers for identity.
 
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::request::RequestContext;
-use serde::{Deserialize, Serialize};
 use timeline_model::UserId;
 
 use crate::error::ApiError;
-
-/// Leeway for clocks that disagree, as docs/API.md allows (at most 60 s).
-const LEEWAY_SECS: u64 = 60;
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,30 +31,25 @@ impl Principal {
     }
 }
 
+/// Checks a bearer token and names its subject: `None` for a token that is invalid or expired.
+pub trait BearerTokens: Send + Sync {
+    fn subject(&self, token: &str) -> Option<String>;
+}
+
 /// Where identities come from.
 #[derive(Clone)]
 pub enum Authenticator {
     /// API Gateway validated the token; read `sub` from the authorizer's claims.
     ApiGateway,
-    /// Validate `Authorization: Bearer` HS256 tokens with this secret (local runs).
-    LocalHs256(Arc<DecodingKey>),
-}
-
-#[derive(Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    exp: u64,
+    /// Check `Authorization: Bearer` tokens here (local runs).
+    Bearer(Arc<dyn BearerTokens>),
 }
 
 impl Authenticator {
-    pub fn local(secret: &str) -> Self {
-        Self::LocalHs256(Arc::new(DecodingKey::from_secret(secret.as_bytes())))
-    }
-
     fn subject(&self, parts: &Parts) -> Result<String, ApiError> {
         match self {
             Authenticator::ApiGateway => authorizer_subject(parts),
-            Authenticator::LocalHs256(key) => bearer_subject(parts, key),
+            Authenticator::Bearer(tokens) => bearer_subject(parts, tokens.as_ref()),
         }
     }
 }
@@ -85,7 +76,7 @@ fn authorizer_subject(parts: &Parts) -> Result<String, ApiError> {
     sub.ok_or(missing)
 }
 
-fn bearer_subject(parts: &Parts, key: &DecodingKey) -> Result<String, ApiError> {
+fn bearer_subject(parts: &Parts, tokens: &dyn BearerTokens) -> Result<String, ApiError> {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -98,26 +89,7 @@ fn bearer_subject(parts: &Parts, key: &DecodingKey) -> Result<String, ApiError> 
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token)
         .ok_or(ApiError::Unauthenticated("the Authorization header must be: Bearer <token>"))?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = LEEWAY_SECS;
-    // Only `sub` and `exp` matter locally; other claims (`aud` included) are ignored.
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["sub", "exp"]);
-    let data = jsonwebtoken::decode::<Claims>(token.trim(), key, &validation)
-        .map_err(|_| ApiError::Unauthenticated("the token is invalid or expired"))?;
-    Ok(data.claims.sub)
-}
-
-/// Mint a local HS256 token for `user` valid for `ttl_secs` (the dev token command, tests, k6).
-pub fn mint_local_token(secret: &str, user: &str, ttl_secs: u64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let claims = Claims { sub: user.to_owned(), exp: now + ttl_secs };
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("HS256 signing of plain claims cannot fail")
+    tokens.subject(token.trim()).ok_or(ApiError::Unauthenticated("the token is invalid or expired"))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal

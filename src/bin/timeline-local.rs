@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use timeline_api::auth::mint_local_token;
-use timeline_service::start;
+use timeline_service::{start, tokens};
 use timeline_store::{Dynamo, Environment, LocalSettings, Streams};
 
 /// How often the local server writes its metrics (EMF JSON lines, as the Lambdas do) to stdout.
@@ -56,7 +55,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Token { user_id, ttl_seconds } => {
-            println!("{}", mint_local_token(settings.jwt_secret.expose(), &user_id, ttl_seconds));
+            println!("{}", tokens::mint(settings.jwt_secret.expose(), &user_id, ttl_seconds));
             ExitCode::SUCCESS
         }
     }

@@ -4,9 +4,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use timeline_api::auth::mint_local_token;
 use timeline_model::limits::RateLimit;
-use timeline_service::{LocalService, start};
+use timeline_service::{LocalService, start, tokens};
 use timeline_store::settings::{DEFAULT_DYNAMODB_ENDPOINT, Secret};
 use timeline_store::{ApiSettings, Dynamo, LocalSettings, StoreSettings};
 use ulid::Ulid;
@@ -133,7 +132,7 @@ pub fn unique_user(name: &str) -> String {
 }
 
 pub fn token(user: &str) -> String {
-    mint_local_token(SECRET, user, 600)
+    tokens::mint(SECRET, user, 600)
 }
 
 /// A response's status and JSON body (`Null` when there is none).

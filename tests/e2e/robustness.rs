@@ -7,7 +7,8 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use timeline_api::{AppState, Authenticator, router};
+use timeline_api::{AppState, router};
+use timeline_service::tokens::LocalTokens;
 use tower::ServiceExt;
 
 use crate::helpers::{Redis, SECRET, api_settings, spawn_app, store_settings, token, unique_prefix};
@@ -99,7 +100,7 @@ async fn status_of(state: AppState, method: &str, uri: &str, user: &str, body: &
 async fn a_dynamodb_outage_is_503_unavailable() {
     let mut settings = store_settings(&unique_prefix(), Redis::Standalone);
     settings.dynamodb_endpoint = Some("http://127.0.0.1:1".into());
-    let state = AppState::connect(&api_settings(settings), Authenticator::local(SECRET)).await.unwrap();
+    let state = AppState::connect(&api_settings(settings), LocalTokens::authenticator(SECRET)).await.unwrap();
     for (method, uri, body) in [
         ("GET", "/users/ann", ""),
         ("POST", "/tweets", r#"{"text":"hi"}"#),
@@ -121,7 +122,8 @@ async fn with_redis_down_home_timelines_are_served_from_the_timelines_table() {
 
     let mut settings = store_settings(&app.prefix, app.redis);
     settings.redis_url = "redis://127.0.0.1:1".into();
-    let degraded = AppState::connect(&api_settings(settings), Authenticator::local(SECRET)).await.unwrap();
+    let degraded =
+        AppState::connect(&api_settings(settings), LocalTokens::authenticator(SECRET)).await.unwrap();
     let (status, body) =
         status_of(degraded.clone(), "GET", &format!("/users/{bob}/timeline"), &bob, "").await;
     assert_eq!(status, StatusCode::OK);
