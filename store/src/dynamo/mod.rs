@@ -18,6 +18,7 @@ mod users;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
 pub use tables::{Streams, TableNames};
@@ -29,9 +30,11 @@ use crate::settings::StoreSettings;
 
 /// The AWS SDK configuration for DynamoDB and its streams. With an endpoint (DynamoDB Local), a
 /// fixed region and dummy credentials are used when none are configured: DynamoDB Local checks
-/// neither.
+/// neither. HTTPS is rustls on ring, the one crypto provider of the binaries (see Cargo.toml).
 pub async fn sdk_config(settings: &StoreSettings) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let https =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
     if let Some(endpoint) = &settings.dynamodb_endpoint {
         loader = loader.endpoint_url(endpoint).region(Region::new("us-east-1"));
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
