@@ -11,7 +11,8 @@
 #       service this invocation started, so a caller (dev.sh, test.sh) can stop just those.
 #   scripts/services.sh down [SERVICE...]
 #       Stop services that these scripts started (all of them, or the named ones:
-#       dynamodb, redis, redis-cluster). A service someone else started is never touched.
+#       dynamodb, redis, redis-cluster, redis-tls). A service someone else started is never
+#       touched.
 #   scripts/services.sh status [--no-cluster]
 #       Show what answers where; exit 0 when everything answers, 1 otherwise.
 #
