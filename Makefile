@@ -63,7 +63,7 @@ loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_
 
 bench: ## Fan-out benchmark against the store's raw write rate (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
 	@scripts/services.sh up --no-cluster
-	cargo run --release --bin timeline-bench -- --followers $(or $(FOLLOWERS),10000) --runs $(or $(RUNS),3)
+	cargo run --profile perf --bin timeline-bench -- --followers $(or $(FOLLOWERS),10000) --runs $(or $(RUNS),3)
 
 lambda-startup: ## Release Lambda binaries: stripped size and start-up under a fake Runtime API
 	cargo build --release --bin timeline-api --bin timeline-fanout
