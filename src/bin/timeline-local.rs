@@ -69,7 +69,7 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
         Ok(service) => service,
         Err(error) => return fail(&error),
     };
-    let secret_note = if settings.jwt_secret_is_default {
+    let secret_note = if settings.uses_dev_jwt_secret() {
         format!("the local default secret {:?}", settings.jwt_secret.expose())
     } else {
         "TIMELINE_JWT_SECRET".to_owned()

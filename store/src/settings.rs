@@ -220,17 +220,6 @@ impl StoreSettings {
             )?,
         })
     }
-
-    /// The local defaults with another table prefix (tests and tools).
-    pub fn local(table_prefix: &str) -> Self {
-        Self {
-            dynamodb_endpoint: Some(DEFAULT_DYNAMODB_ENDPOINT.to_owned()),
-            table_prefix: table_prefix.to_owned(),
-            redis_url: Self::DEFAULT_REDIS_URL.to_owned(),
-            redis_cluster: false,
-            fanout_threshold: Self::DEFAULT_FANOUT_THRESHOLD,
-        }
-    }
 }
 
 /// What the API adds to the stores: the posting limit, the cursor key, the browser origin.
@@ -291,12 +280,14 @@ pub struct LocalSettings {
     pub http_addr: SocketAddr,
     /// HS256 key of local tokens (API Gateway checks tokens in AWS).
     pub jwt_secret: Secret,
-    /// Whether the secret is the public development one (the server says so at start-up).
-    pub jwt_secret_is_default: bool,
 }
 
 impl LocalSettings {
-    pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:3000";
+    /// Whether tokens are signed with the development secret, which is published in this
+    /// repository (the server says so at start-up).
+    pub fn uses_dev_jwt_secret(&self) -> bool {
+        self.jwt_secret.expose() == DEV_JWT_SECRET
+    }
 
     pub fn from_env(env: &Environment) -> Result<Self, SettingError> {
         Ok(Self {
@@ -307,7 +298,6 @@ impl LocalSettings {
                 |raw| raw.parse().map_err(|_| "an IP address and port, e.g. 127.0.0.1:3000".to_owned()),
             )?,
             jwt_secret: jwt_secret(env)?,
-            jwt_secret_is_default: env.get(JWT_SECRET).is_none(),
         })
     }
 }
@@ -371,11 +361,18 @@ mod tests {
     #[test]
     fn defaults_are_the_local_ones() {
         let settings = LocalSettings::from_env(&Environment::default()).unwrap();
-        assert_eq!(settings.api.store, StoreSettings::local("dev-"));
+        let local = StoreSettings {
+            dynamodb_endpoint: Some(DEFAULT_DYNAMODB_ENDPOINT.to_owned()),
+            table_prefix: "dev-".to_owned(),
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            redis_cluster: false,
+            fanout_threshold: 10_000,
+        };
+        assert_eq!(settings.api.store, local);
         assert_eq!(settings.http_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(settings.api.post_limit, Some(RateLimit::DEFAULT));
         assert_eq!(settings.api.cursor_secret.expose(), DEV_JWT_SECRET);
-        assert!(settings.jwt_secret_is_default);
+        assert!(settings.uses_dev_jwt_secret());
         assert_eq!(settings.api.cors_allow_origin, None);
     }
 
@@ -450,7 +447,7 @@ mod tests {
         );
         let settings = LocalSettings::from_env(&env(&[(JWT_SECRET, "hunter2")])).unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
-        assert!(!settings.jwt_secret_is_default);
+        assert!(!settings.uses_dev_jwt_secret());
     }
 
     #[test]

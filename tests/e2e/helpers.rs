@@ -98,7 +98,6 @@ pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_
         api: ApiSettings { post_limit, ..api_settings(store) },
         http_addr: ([127, 0, 0, 1], 0).into(),
         jwt_secret: Secret::new(SECRET),
-        jwt_secret_is_default: false,
     };
     let service = start(&settings)
         .await
