@@ -1,7 +1,7 @@
 //! Local bearer tokens: HS256 JWTs with `sub` and `exp`, signed with `TIMELINE_JWT_SECRET`.
 //! The local server checks them as API Gateway's authorizer does in AWS (which is why this
-//! lives with the local runner: the deployed functions never see a token). `make token`,
-//! the tests and the load tests mint them.
+//! lives with the local runner: the deployed functions never see a token). `make token` and
+//! the tests mint them here; the k6 scripts sign their own with the same secret.
 
 use std::sync::Arc;
 

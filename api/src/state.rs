@@ -37,8 +37,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connect to the stores of `settings`. Nothing is sent yet: a process starts (and serves
-    /// what it can) while a store is down.
+    /// Build the clients of the stores of `settings`. DynamoDB and standalone Redis connect on
+    /// first use, so a process starts (and serves what it can) while they are down; the Redis
+    /// Cluster client still connects here.
     pub async fn connect(settings: &ApiSettings, authenticator: Authenticator) -> Result<Self, StoreError> {
         let dynamo = Dynamo::connect(&settings.store).await;
         let cache = RedisCache::connect(&settings.store).await?;

@@ -34,7 +34,8 @@ impl Engine {
         Self { dynamo, cache, fanout_threshold }
     }
 
-    /// Build the clients of `settings` (nothing is sent yet).
+    /// Build the clients of `settings` (DynamoDB and standalone Redis connect on first use; the
+    /// Redis Cluster client connects here).
     pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
         let cache = RedisCache::connect(settings).await?;
         Ok(Self::new(Dynamo::connect(settings).await, cache, settings.fanout_threshold))
