@@ -11,6 +11,8 @@ pub mod args;
 pub mod bench;
 pub mod probe;
 pub mod report;
+pub mod results;
+pub mod seed;
 
 use std::error::Error;
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use futures::{StreamExt, TryStreamExt, stream};
 use timeline_model::ports::{Backend, StoreError, StoreResult};
 
@@ -21,6 +21,12 @@ pub const WRITE_CHUNK: usize = 25;
 const GET_CHUNK: usize = 100;
 /// Batches in flight at once per call: enough to keep DynamoDB busy, few enough to stay polite.
 pub const CONCURRENCY: usize = 8;
+
+/// A put of `item`, for [`write_all`].
+pub fn put_request(item: Item) -> WriteRequest {
+    let put = PutRequest::builder().set_item(Some(item)).build().expect("the item is set");
+    WriteRequest::builder().put_request(put).build()
+}
 
 /// Write every request (puts or deletes) to `table`, 25 at a time, `CONCURRENCY` batches at once.
 pub async fn write_all(client: &Client, table: &str, requests: Vec<WriteRequest>) -> StoreResult<()> {

@@ -1,12 +1,12 @@
 //! Follow edges. One transaction writes the edge and both users' counters, conditioned on the
 //! edge's absence (or presence), so retries and races can never count twice.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, PutRequest, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use timeline_model::ports::{EdgeChange, Follows, StoreResult};
 use timeline_model::{Follow, Timestamp, UserId};
 
 use super::Dynamo;
-use super::batch::{Item, write_all};
+use super::batch::{Item, put_request, write_all};
 use super::requests::{Transacted, query_up_to, to_item, transact};
 use super::tables::FOLLOWS_BY_FOLLOWER;
 use super::users::{conditional_put, user_key};
@@ -26,11 +26,7 @@ impl Dynamo {
         let created_at = Timestamp::now();
         let requests = edges
             .iter()
-            .map(|edge| {
-                let item = to_item("follow", &FollowItem { edge, created_at })?;
-                let put = PutRequest::builder().set_item(Some(item)).build().expect("the item is set");
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
+            .map(|edge| Ok(put_request(to_item("follow", &FollowItem { edge, created_at })?)))
             .collect::<StoreResult<Vec<_>>>()?;
         write_all(&self.client, &self.tables.follows, requests).await
     }

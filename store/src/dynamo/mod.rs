@@ -87,6 +87,12 @@ impl Dynamo {
         tables::create_all(&self.client, &self.tables, streams).await
     }
 
+    /// Turn on the fan-out's streams of tables created with [`Streams::Off`] (see
+    /// `tables::enable_streams`); returns how many were turned on.
+    pub async fn enable_streams(&self) -> StoreResult<usize> {
+        tables::enable_streams(&self.client, &self.tables).await
+    }
+
     /// Delete every table of this prefix (tests and benchmarks clean up after themselves:
     /// DynamoDB Local slows down as tables pile up).
     pub async fn delete_tables(&self) -> StoreResult<()> {

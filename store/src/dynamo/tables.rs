@@ -115,6 +115,30 @@ pub async fn create_all(client: &Client, names: &TableNames, streams: Streams) -
     Ok(())
 }
 
+/// Turn on the streams of tables created with [`Streams::Off`]; tables whose stream is on are
+/// left alone. Returns how many streams were turned on. Bulk loads write with streams off (fast,
+/// and no stream backlog for the fan-out to replay), then hand the tables over to the fan-out.
+pub async fn enable_streams(client: &Client, names: &TableNames) -> StoreResult<usize> {
+    let mut enabled = 0;
+    for spec in specs(names) {
+        let Some(view) = spec.stream else { continue };
+        let described = client.describe_table().table_name(spec.name).send().await.map_err(classify)?;
+        let current = described.table.and_then(|table| table.stream_specification);
+        if current.is_some_and(|stream| stream.stream_enabled) {
+            continue;
+        }
+        client
+            .update_table()
+            .table_name(spec.name)
+            .stream_specification(stream_specification(view))
+            .send()
+            .await
+            .map_err(classify)?;
+        enabled += 1;
+    }
+    Ok(enabled)
+}
+
 /// Delete every table of `names` that exists (tests and benchmarks clean up after themselves).
 pub async fn delete_all(client: &Client, names: &TableNames) -> StoreResult<()> {
     let delete = |table: &str| {
@@ -156,13 +180,7 @@ async fn create(client: &Client, spec: &TableSpec<'_>, streams: Streams) -> Stor
         );
     }
     if let Some(view) = spec.stream.as_ref().filter(|_| streams == Streams::On) {
-        request = request.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(view.clone())
-                .build()
-                .expect("stream definition is complete"),
-        );
+        request = request.stream_specification(stream_specification(view.clone()));
     }
     match request.send().await {
         Ok(_) => {}
@@ -184,6 +202,14 @@ async fn create(client: &Client, spec: &TableSpec<'_>, streams: Streams) -> Stor
             .map_err(classify)?;
     }
     Ok(())
+}
+
+fn stream_specification(view: StreamViewType) -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .expect("stream definition is complete")
 }
 
 fn string_attribute(name: &str) -> AttributeDefinition {

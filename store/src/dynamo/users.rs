@@ -7,7 +7,7 @@ use timeline_model::ports::{CreateProfile, StoreResult, Users};
 use timeline_model::{User, UserId, Username};
 
 use super::Dynamo;
-use super::batch::{Item, get_all};
+use super::batch::{Item, get_all, put_request, write_all};
 use super::errors::classify;
 use super::requests::{Transacted, from_item, from_items, to_item, transact};
 
@@ -30,6 +30,28 @@ pub(super) fn conditional_put(table: &str, item: Item, condition: &str) -> Trans
         .build()
         .expect("table and item are set");
     TransactWriteItem::builder().put(put).build()
+}
+
+impl Dynamo {
+    /// Write profiles and their username claims with BatchWriteItem, unconditionally: for bulk
+    /// loads (seeding) that own the users they write and set their counters exactly.
+    /// Idempotent: writing the same profiles again leaves the same items.
+    pub async fn put_profiles(&self, users: &[User]) -> StoreResult<()> {
+        let mut profiles = Vec::with_capacity(users.len());
+        let mut claims = Vec::with_capacity(users.len());
+        for user in users {
+            let claim =
+                UsernameClaim { username_lower: user.username.canonical(), user_id: user.user_id.clone() };
+            profiles.push(put_request(to_item("user", user)?));
+            claims.push(put_request(to_item("username", &claim)?));
+        }
+        futures::future::try_join(
+            write_all(&self.client, &self.tables.users, profiles),
+            write_all(&self.client, &self.tables.usernames, claims),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 impl Users for Dynamo {
