@@ -9,7 +9,9 @@ use std::error::Error;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::files::RunResults;
@@ -152,10 +154,7 @@ fn read(results: &Results<ReadFigures>, run: &str, path: &Path) -> Drawn {
     series(&mut chart, &points(|row| row.2), (RED_, Values::Above), "p99")?;
     series(&mut chart, &points(|row| row.1), (BLUE_, Values::Below), "p50")?;
     let health = format!("GET /health p99 ({} ms)", number(figures.health_p99_ms));
-    chart
-        .draw_series(dashed([(low, figures.health_p99_ms), (high, figures.health_p99_ms)], GREY))?
-        .label(health)
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREY));
+    reference(&mut chart, (low, high), figures.health_p99_ms, GREY, &health)?;
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()?;
     Ok(())
@@ -174,6 +173,24 @@ fn mix(results: &Results<MixFigures>, run: &str, path: &Path) -> Drawn {
         .right_y_label_area_size(70)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)?
         .set_secondary_coord(0.0..x_max, 0.0..rate_max);
+    mix_axes(&mut chart)?;
+    let by_rate = |of: fn(&MixStep) -> f64| sorted(steps.iter().map(|step| (step.offered_rate, of(step))));
+    series(&mut chart, &by_rate(|step| step.p99_ms), (RED_, Values::Hidden), "p99 latency")?;
+    series(&mut chart, &by_rate(|step| step.p50_ms), (BLUE_, Values::Hidden), "p50 latency")?;
+    let slo = format!("p99 SLO ({} ms)", number(figures.slo_p99_ms));
+    reference(&mut chart, (0.0, x_max), figures.slo_p99_ms, RED_, &slo)?;
+    knee(&mut chart, Knee::of(figures), y_max)?;
+    achieved_rate(&mut chart, &by_rate(|step| step.achieved_rate), x_max)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Two linear axes, for the mix's latency (left) and rate (right).
+type MixChart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Linear, Linear>;
+type Linear = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+fn mix_axes(chart: &mut MixChart<'_, '_>) -> Drawn {
     chart
         .configure_mesh()
         .x_desc("offered rate (requests/s)")
@@ -190,16 +207,11 @@ fn mix(results: &Results<MixFigures>, run: &str, path: &Path) -> Drawn {
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;
-    let latency = |of: fn(&MixStep) -> f64| sorted(steps.iter().map(|s| (s.offered_rate, of(s))));
-    series(&mut chart, &latency(|step| step.p99_ms), (RED_, Values::Hidden), "p99 latency")?;
-    series(&mut chart, &latency(|step| step.p50_ms), (BLUE_, Values::Hidden), "p50 latency")?;
-    let slo = format!("p99 SLO ({} ms)", number(figures.slo_p99_ms));
-    chart
-        .draw_series(dashed([(0.0, figures.slo_p99_ms), (x_max, figures.slo_p99_ms)], RED_))?
-        .label(slo)
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED_));
-    knee(&mut chart, Knee::of(figures), y_max)?;
-    let achieved = latency(|step| step.achieved_rate);
+    Ok(())
+}
+
+/// The achieved rate on the right axis, beside the diagonal where it would equal the offered one.
+fn achieved_rate(chart: &mut MixChart<'_, '_>, achieved: &[(f64, f64)], x_max: f64) -> Drawn {
     chart
         .draw_secondary_series(LineSeries::new(achieved.iter().copied(), GREEN_.stroke_width(2)))?
         .label("achieved rate (right axis)")
@@ -209,8 +221,6 @@ fn mix(results: &Results<MixFigures>, run: &str, path: &Path) -> Drawn {
         .draw_secondary_series(dashed([(0.0, 0.0), (x_max, x_max)], GREEN_))?
         .label("achieved = offered (right axis)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN_));
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present()?;
     Ok(())
 }
 
@@ -339,6 +349,24 @@ impl Values {
     }
 }
 
+/// A dashed horizontal line at `y` across `x`, in the legend.
+fn reference<CT>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, CT>,
+    (from, to): (f64, f64),
+    y: f64,
+    color: RGBColor,
+    label: &str,
+) -> Drawn
+where
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .draw_series(dashed([(from, y), (to, y)], color))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+    Ok(())
+}
+
 /// A line through the points, each point marked.
 fn series<CT>(
     chart: &mut ChartContext<'_, SVGBackend<'_>, CT>,
@@ -429,6 +457,17 @@ mod tests {
         assert!(mix.contains("knee at 400 req/s") && mix.contains("p99 SLO (200 ms)"));
         assert!(svg(&out.0.join("plots"), "read.svg").contains("GET /health p99 (4.20 ms)"));
         assert!(svg(&out.0.join("plots"), "burst-lag.svg").contains("steady rate, lag scenario: 5 posts/s"));
+    }
+
+    #[test]
+    fn a_mix_without_a_knee_says_why() {
+        let out = TempDir::new("plots-no-knee");
+        let mut results = RunResults::load(&fixtures::dir(), fixtures::RUN).unwrap();
+        let mix = results.mix.as_mut().unwrap();
+        mix.figures.knee_rate = None;
+        mix.figures.steps.iter_mut().for_each(|step| step.within_slo = true);
+        plot_all(&results, &out.0).unwrap();
+        assert!(svg(&out.0, "mix.svg").contains("no knee: within the SLO at every step, up to 1600 req/s"));
     }
 
     #[test]
