@@ -1,0 +1,144 @@
+// Watchers of the burst followers' home timelines, shared by burst.js and lag.js.
+//
+// The seed's roles.burst lists dedicated authors, each with a few dedicated followers who follow
+// no one else, so a burst follower's home timeline holds only its author's tweets. setup() notes
+// each burst author's newest tweet ID (`cutoffs`); every tweet of that author with a greater ID
+// (ULIDs compare as strings in time order) was posted during the run.
+//
+// The watcher VUs (a scenario of per-vu-iterations, one iteration each) split the followers
+// between them (follower k goes to watcher k mod WATCHERS). Each round, a watcher reads the first
+// page (limit 100) of each of its followers still waiting, in one http.batch, then sleeps POLL_MS.
+// A page made only of new tweets may hide more below it: the watcher then follows next_cursor
+// until it reaches a tweet from before the run (new tweets all sit above the old ones).
+//
+// For every tweet newly seen by a follower it records:
+//   lag_ms         = when the page carrying it arrived - the time in its tweet_id (the ULID's
+//                    first 10 characters, ms since the epoch: the server's acceptance time, equal
+//                    to created_at, a few ms before the 201). The server and k6 share one clock
+//                    here; against a remote server, clock skew adds to it. The resolution is
+//                    about POLL_MS plus one round.
+//   lag_seen_wall  = that arrival time (ms since the epoch); its max is the last sighting.
+//   lag_sightings  + 1.
+//
+// Stopping: once posting is over (the scenario's `postingDone()`), a watcher reads from the public
+// listing GET /users/{author}/tweets which of its authors' tweets are newer than the cutoff:
+// exactly what was stored, whether or not its 201 reached k6. It stops when each of its followers
+// has seen all of them, or WATCH_TIMEOUT_S after the end of posting; each (follower, tweet) not seen
+// by then adds 1 to lag_missed.
+
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { Counter, Trend } from 'k6/metrics';
+import {
+  arrivedAt, authorTweetsAfter, getTimeline, newestTweetId, num, pageItems, role, seconds,
+  sleepMs, timelineRequest, ulidTime,
+} from './lib.js';
+
+export const WATCHERS = num('WATCHERS', 4);
+export const POLL_MS = num('POLL_MS', 50);
+export const WATCH_TIMEOUT_S = seconds('WATCH_TIMEOUT_S', 30);
+const PAGE = 100;
+
+export const lagMs = new Trend('lag_ms', true);
+export const seenWall = new Trend('lag_seen_wall', false);
+export const sightings = new Counter('lag_sightings');
+export const missed = new Counter('lag_missed');
+
+// roles.burst as (follower, author) pairs, in seed order.
+export function burstPairs() {
+  const pairs = [];
+  for (const b of role('burst', [])) for (const f of b.followers) pairs.push({ follower: f, author: b.author });
+  return pairs;
+}
+
+// For setup(): {author: its newest tweet ID before the run ('' when none)}.
+export function burstCutoffs() {
+  const cutoffs = {};
+  for (const b of role('burst', [])) cutoffs[b.author] = newestTweetId(b.author, { phase: 'setup' });
+  return cutoffs;
+}
+
+// The watcher scenario (add to options.scenarios): WATCHERS VUs, one long iteration each, running
+// `exec`, cut off after maxDurationS (keep it above posting + WATCH_TIMEOUT_S, so that the loop
+// ends by itself and counts the missed ones).
+export function watcherScenario(execName, maxDurationS) {
+  return {
+    executor: 'per-vu-iterations',
+    exec: execName,
+    vus: WATCHERS,
+    iterations: 1,
+    maxDuration: `${Math.ceil(maxDurationS)}s`,
+    gracefulStop: '5s',
+    tags: { role: 'watcher' },
+  };
+}
+
+// One watcher's loop (call it from the scenario's exec function). `postingDone()` says whether
+// posting is over.
+export function watch(cutoffs, postingDone) {
+  const index = exec.scenario.iterationInTest;
+  const mine = burstPairs()
+    .filter((_, k) => k % WATCHERS === index)
+    .map((p) => ({ follower: p.follower, author: p.author, cutoff: cutoffs[p.author], seen: new Set() }));
+  if (mine.length === 0) return;
+
+  let doneAt = null;
+  let expected = null; // author -> Set of the tweet IDs posted during the run
+  const complete = (w) => expected !== null && [...expected.get(w.author)].every((id) => w.seen.has(id));
+
+  for (;;) {
+    const waiting = mine.filter((w) => !complete(w));
+    if (waiting.length === 0) break;
+    if (doneAt !== null && Date.now() - doneAt > WATCH_TIMEOUT_S * 1000) break;
+    pollRound(waiting);
+    if (doneAt === null && postingDone()) {
+      doneAt = Date.now();
+      expected = new Map();
+      for (const w of mine) {
+        if (!expected.has(w.author)) {
+          expected.set(w.author, new Set(authorTweetsAfter(w.author, w.cutoff, { role: 'watcher' })));
+        }
+      }
+    }
+    sleepMs(POLL_MS);
+  }
+
+  for (const w of mine) {
+    let n = 0;
+    if (expected !== null) for (const id of expected.get(w.author)) if (!w.seen.has(id)) n += 1;
+    missed.add(n);
+  }
+}
+
+function pollRound(waiting) {
+  const tags = { role: 'watcher' };
+  const sentAt = Date.now();
+  const responses = http.batch(waiting.map((w) => timelineRequest(w.follower, PAGE, tags)));
+  waiting.forEach((w, i) => {
+    let page = pageItems(responses[i]);
+    let at = arrivedAt(responses[i], sentAt);
+    while (page !== null && record(w, page.items, at) && page.next_cursor) {
+      // the whole page was new: more new tweets may sit below it
+      const res = getTimeline(w.follower, PAGE, tags, page.next_cursor);
+      page = pageItems(res);
+      at = Date.now();
+    }
+  });
+}
+
+// Records the new sightings of one page; true when every item on it is from the run.
+function record(w, items, at) {
+  let allNew = items.length > 0;
+  for (const item of items) {
+    if (item.author_id !== w.author || item.tweet_id <= w.cutoff) {
+      allNew = false;
+      continue;
+    }
+    if (w.seen.has(item.tweet_id)) continue;
+    w.seen.add(item.tweet_id);
+    lagMs.add(at - ulidTime(item.tweet_id));
+    seenWall.add(at);
+    sightings.add(1);
+  }
+  return allNew;
+}
