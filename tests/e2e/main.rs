@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod bulk;
 mod cli;
 mod errors;
 mod fanout;

@@ -85,7 +85,8 @@ impl<'a> SeedFile<'a> {
         token: impl Fn(&str) -> String,
     ) -> Self {
         let id = |index: usize| graph.members[index].id.as_str();
-        let author = |ranked: &super::graph::Ranked| Author { id: id(ranked.user), followers: ranked.followers };
+        let author =
+            |ranked: &super::graph::Ranked| Author { id: id(ranked.user), followers: ranked.followers };
         let roles = &graph.roles;
         Self {
             version: VERSION,
@@ -101,10 +102,18 @@ impl<'a> SeedFile<'a> {
             users: graph
                 .members
                 .iter()
-                .map(|m| SeededUser { id: m.id.as_str(), username: m.username.as_str(), token: token(m.id.as_str()) })
+                .map(|m| SeededUser {
+                    id: m.id.as_str(),
+                    username: m.username.as_str(),
+                    token: token(m.id.as_str()),
+                })
                 .collect(),
             roles: Roles {
-                readers: roles.readers.iter().map(|&(user, followees)| Reader { id: id(user), followees }).collect(),
+                readers: roles
+                    .readers
+                    .iter()
+                    .map(|&(user, followees)| Reader { id: id(user), followees })
+                    .collect(),
                 authors: roles.authors.iter().take(LISTED_AUTHORS).map(author).collect(),
                 celebrity: roles.celebrity.as_ref().map(author),
                 fanout_authors: roles
@@ -119,7 +128,10 @@ impl<'a> SeedFile<'a> {
                 burst: roles
                     .burst
                     .iter()
-                    .map(|b| Burst { author: id(b.author), followers: b.followers.iter().map(|&f| id(f)).collect() })
+                    .map(|b| Burst {
+                        author: id(b.author),
+                        followers: b.followers.iter().map(|&f| id(f)).collect(),
+                    })
                     .collect(),
             },
         }

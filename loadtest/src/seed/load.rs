@@ -122,7 +122,12 @@ impl Loader<'_> {
     }
 
     /// Each author's history tweets, stored and (streams off) fanned out here.
-    async fn history(&self, checkpoint: &mut Checkpoint, history: History, streaming: bool) -> SeedResult<()> {
+    async fn history(
+        &self,
+        checkpoint: &mut Checkpoint,
+        history: History,
+        streaming: bool,
+    ) -> SeedResult<()> {
         let authors: Vec<usize> = self.graph.ranked_authors(history.authors).map(|a| a.user).collect();
         if history.tweets == 0 || authors.is_empty() {
             return Ok(());
