@@ -161,10 +161,6 @@ export function requireRole(name) {
   return value;
 }
 
-export function graphUserCount() {
-  return SEED === null ? 0 : SEED.graphIds.length;
-}
-
 export function randomGraphUser() {
   const ids = SEED.graphIds;
   return ids[Math.floor(Math.random() * ids.length)];
@@ -446,10 +442,11 @@ function thresholdsOk(data) {
   return Object.values(data.metrics).every((m) => Object.values(m.thresholds || {}).every((t) => t.ok));
 }
 
-// The SLO thresholds as strings (what `slo` in the results holds): {"metric": "p(99)<50", ...}.
+// The SLO thresholds as strings (what `slo` in the results holds), as k6 spells them:
+// {"metric": "p(99)<50", "other": ["rate<0.01", "count>1"]} (a list when a metric has several).
 function sloStrings(slo) {
   const out = {};
-  for (const [metric, list] of Object.entries(slo)) out[metric] = list.join(' && ');
+  for (const [metric, list] of Object.entries(slo)) out[metric] = list.length === 1 ? list[0] : list.slice();
   return out;
 }
 
@@ -462,12 +459,12 @@ export function thresholds(slo, probes = {}) {
   return all;
 }
 
-function fmt(x, unit = '') {
+// A number for the text summary: 3 significant-ish digits, '-' for none.
+export function fmt(x, unit = '') {
   if (x === null || x === undefined) return '-';
   const r = Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
   return `${r}${unit}`;
 }
-export { fmt };
 
 // handleSummary's answer: the results file `${RESULTS_DIR}/${RUN}-${scenario}.json` and a short
 // text on stdout (`lines`, then the SLOs with pass/fail). Nothing is written when setup() did not

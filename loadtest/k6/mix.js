@@ -12,12 +12,17 @@
 // last iterations finish (gracefulStop), so the steps never overlap. Every metric of a step is
 // tagged step=<offered rate>. setup() warms the readers' timelines, as in read.js.
 //
-// Figures per step: achieved_rate = completed iterations / STEP; p50_ms, p99_ms and failed_rate
-// from every request of the step (http_req_duration, http_req_failed); within_slo when
-// achieved_rate >= 95% of the offered rate, p99_ms <= SLO_P99_MS and failed_rate < MAX_FAILED;
-// knee_rate = the highest offered rate within the SLO (null when none is). Steps above the knee
-// are expected: their submetric thresholds ('>=0') only fetch values and always pass; the run fails
-// only on the global http_req_failed threshold.
+// Figures per step (rates per second, like every rate of the results files):
+//   achieved_rate  completed iterations / STEP;
+//   p50_ms, p99_ms of every request of the step (http_req_duration{step:R});
+//   failed_rate    failed requests / STEP (http_req_failed{step:R}: its `passes` are the failures);
+//   within_slo     achieved_rate >= 95% of the offered rate, p99_ms <= SLO_P99_MS and the failed
+//                  fraction of the step's requests < MAX_FAILED.
+// knee_rate = the highest offered rate within the SLO, provided a higher step is not: null when
+// no step is within the SLO, and also when every step is (the knee lies above the highest rate
+// tried; timeline-results reads a null knee that way). Steps over the SLO are expected: their
+// submetric thresholds ('>=0') only fetch values and always pass; the run fails only on the global
+// http_req_failed threshold.
 //
 // Environment (besides lib.js's BASE_URL, SEED_FILE, RESULTS_DIR, RUN, MAX_FAILED):
 //   RATES       default 100,200,400,800,1600 (iterations/s, one step each)
@@ -105,30 +110,40 @@ export function handleSummary(data) {
     const durations = sub('http_req_duration', { step: rate });
     const achieved = count(data, sub('iterations', { step: rate })) / STEP_S;
     const p99 = stat(data, durations, 'p(99)');
-    const failed = stat(data, sub('http_req_failed', { step: rate }), 'rate');
+    const failedMetric = sub('http_req_failed', { step: rate });
+    const failedFraction = stat(data, failedMetric, 'rate');
+    const failures = stat(data, failedMetric, 'passes') || 0;
     return {
       offered_rate: rate,
       achieved_rate: round(achieved, 1),
       p50_ms: round(stat(data, durations, 'med')),
       p99_ms: round(p99),
-      failed_rate: round(failed, 5),
-      within_slo: achieved >= 0.95 * rate && p99 !== null && p99 <= SLO_P99_MS && failed !== null && failed < MAX_FAILED,
+      failed_rate: round(failures / STEP_S, 2),
+      within_slo: achieved >= 0.95 * rate && p99 !== null && p99 <= SLO_P99_MS
+        && failedFraction !== null && failedFraction < MAX_FAILED,
+      fraction: failedFraction,
     };
   });
   const within = steps.filter((s) => s.within_slo).map((s) => s.offered_rate);
+  const over = steps.filter((s) => !s.within_slo).map((s) => s.offered_rate);
+  const knee = within.length > 0 && over.length > 0 && Math.max(...over) > Math.max(...within) ? Math.max(...within) : null;
+  const fractions = steps.map((s) => s.fraction);
+  for (const s of steps) delete s.fraction;
   const figures = {
     slo_p99_ms: SLO_P99_MS,
     step_s: STEP_S,
     steps,
-    knee_rate: within.length > 0 ? Math.max(...within) : null,
+    knee_rate: knee,
   };
   const lines = [
     `${READ_PCT}% reads / ${POST_PCT}% posts / ${round(100 - READ_PCT - POST_PCT, 2)}% follow+unfollow, ${fmt(STEP_S, ' s')} per step, SLO p99 <= ${SLO_P99_MS} ms`,
-    'offered  achieved      p50      p99   failed  within SLO',
-    ...steps.map((s) => `${String(s.offered_rate).padStart(7)}  ${fmt(s.achieved_rate).padStart(8)}  `
+    'offered  achieved      p50      p99  failed (/s, %)  within SLO',
+    ...steps.map((s, i) => `${String(s.offered_rate).padStart(7)}  ${fmt(s.achieved_rate).padStart(8)}  `
       + `${fmt(s.p50_ms, ' ms').padStart(7)}  ${fmt(s.p99_ms, ' ms').padStart(7)}  `
-      + `${fmt(s.failed_rate === null ? null : s.failed_rate * 100, '%').padStart(6)}  ${s.within_slo ? 'yes' : 'no'}`),
-    `knee: ${figures.knee_rate === null ? 'none (no step within the SLO)' : `${figures.knee_rate}/s`}`,
+      + `${fmt(s.failed_rate).padStart(6)} ${fmt(fractions[i] === null ? null : fractions[i] * 100, '%').padStart(7)}  `
+      + `${s.within_slo ? 'yes' : 'no'}`),
+    `knee: ${knee !== null ? `${knee}/s`
+      : within.length === 0 ? 'none: no step within the SLO' : 'not reached: every step within the SLO'}`,
   ];
   return results(data, 'mix', slo, figures, lines);
 }
