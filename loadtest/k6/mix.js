@@ -106,29 +106,31 @@ export function mix() {
 }
 
 export function handleSummary(data) {
-  const steps = RATES.map((rate) => {
+  const measured = RATES.map((rate) => {
     const durations = sub('http_req_duration', { step: rate });
-    const achieved = count(data, sub('iterations', { step: rate })) / STEP_S;
-    const p99 = stat(data, durations, 'p(99)');
-    const failedMetric = sub('http_req_failed', { step: rate });
-    const failedFraction = stat(data, failedMetric, 'rate');
-    const failures = stat(data, failedMetric, 'passes') || 0;
+    const failed = sub('http_req_failed', { step: rate });
     return {
-      offered_rate: rate,
-      achieved_rate: round(achieved, 1),
-      p50_ms: round(stat(data, durations, 'med')),
-      p99_ms: round(p99),
-      failed_rate: round(failures / STEP_S, 2),
-      within_slo: achieved >= 0.95 * rate && p99 !== null && p99 <= SLO_P99_MS
-        && failedFraction !== null && failedFraction < MAX_FAILED,
-      fraction: failedFraction,
+      rate,
+      achieved: count(data, sub('iterations', { step: rate })) / STEP_S,
+      p50: stat(data, durations, 'med'),
+      p99: stat(data, durations, 'p(99)'),
+      failures: stat(data, failed, 'passes') || 0, // http_req_failed counts a failure as a pass
+      fraction: stat(data, failed, 'rate'),
     };
   });
+  const steps = measured.map((m) => ({
+    offered_rate: m.rate,
+    achieved_rate: round(m.achieved, 1),
+    p50_ms: round(m.p50),
+    p99_ms: round(m.p99),
+    failed_rate: round(m.failures / STEP_S, 2),
+    within_slo: m.achieved >= 0.95 * m.rate && m.p99 !== null && m.p99 <= SLO_P99_MS
+      && m.fraction !== null && m.fraction < MAX_FAILED,
+  }));
   const within = steps.filter((s) => s.within_slo).map((s) => s.offered_rate);
   const over = steps.filter((s) => !s.within_slo).map((s) => s.offered_rate);
-  const knee = within.length > 0 && over.length > 0 && Math.max(...over) > Math.max(...within) ? Math.max(...within) : null;
-  const fractions = steps.map((s) => s.fraction);
-  for (const s of steps) delete s.fraction;
+  const highestWithin = Math.max(...within);
+  const knee = within.length > 0 && over.some((rate) => rate > highestWithin) ? highestWithin : null;
   const figures = {
     slo_p99_ms: SLO_P99_MS,
     step_s: STEP_S,
@@ -140,7 +142,7 @@ export function handleSummary(data) {
     'offered  achieved      p50      p99  failed (/s, %)  within SLO',
     ...steps.map((s, i) => `${String(s.offered_rate).padStart(7)}  ${fmt(s.achieved_rate).padStart(8)}  `
       + `${fmt(s.p50_ms, ' ms').padStart(7)}  ${fmt(s.p99_ms, ' ms').padStart(7)}  `
-      + `${fmt(s.failed_rate).padStart(6)} ${fmt(fractions[i] === null ? null : fractions[i] * 100, '%').padStart(7)}  `
+      + `${fmt(s.failed_rate).padStart(6)} ${fmt(measured[i].fraction === null ? null : measured[i].fraction * 100, '%').padStart(7)}  `
       + `${s.within_slo ? 'yes' : 'no'}`),
     `knee: ${knee !== null ? `${knee}/s`
       : within.length === 0 ? 'none: no step within the SLO' : 'not reached: every step within the SLO'}`,
