@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: the local stack in the foreground.
 #   1. scripts/services.sh up --no-cluster  (DynamoDB Local + Redis; the cluster is only for tests)
-#   2. cargo run --bin timeline-local -- serve [ARGS...]
+#   2. cargo run --profile local --bin timeline-local -- serve [ARGS...]
+#      (the `local` profile: optimised dependencies, a short rebuild; see Cargo.toml)
 #      (creates the tables, serves the API on TIMELINE_HTTP_ADDR, runs the stream poller, and
 #      prints the URL and how to mint a token)
 # Ctrl-C (or SIGTERM) stops the server and the services this script started itself; services
@@ -72,13 +73,13 @@ command -v cargo >/dev/null || {
 "$ROOT/scripts/services.sh" up --no-cluster --record "$STARTED_RECORD"
 
 # Build in the foreground first: a Ctrl-C during a long first build then stops cargo at once.
-log "building timeline-local (the first build takes a few minutes)"
-cargo build --bin timeline-local
+log "building timeline-local, optimised (profile local; the first build takes a few minutes)"
+cargo build --profile local --bin timeline-local
 
 also_stops=""
 if [[ -s $STARTED_RECORD ]]; then also_stops=" and $(paste -sd' ' "$STARTED_RECORD")"; fi
 log "starting the server; Ctrl-C stops it$also_stops"
-cargo run -q --bin timeline-local -- serve "$@" &
+cargo run -q --profile local --bin timeline-local -- serve "$@" &
 SERVER_PID=$!
 # Returns the server's exit status (set -e then exits through cleanup), or >128 when a signal
 # arrives, whose trap exits through cleanup as well.
