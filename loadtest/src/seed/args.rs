@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = positive())]
     pub users: usize,
     /// Zipf exponent s: the author at rank r >= 2 has TOP / (r - 1)^s followers.
-    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = exponent)]
     pub zipf_exponent: f64,
     /// Followers of the most-followed regular author [default: the largest count that stays
     /// at the fan-out threshold once the readers follow it, at most 10,000].
@@ -91,6 +91,14 @@ impl Args {
     }
 }
 
+/// A Zipf exponent: positive and finite, so that follower counts fall with rank.
+fn exponent(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!("expected a positive number such as 1.0, not {raw:?}")),
+    }
+}
+
 fn positive() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
 }
@@ -122,5 +130,8 @@ mod tests {
         assert!(parse(&["--users", "0"]).is_err());
         assert!(parse(&["--reader-followees", "10,x"]).is_err());
         assert!(parse(&["--token-ttl", "-1"]).is_err());
+        for exponent in ["0", "-1", "NaN", "inf", "one"] {
+            assert!(parse(&["--zipf-exponent", exponent]).is_err(), "{exponent}");
+        }
     }
 }

@@ -18,6 +18,10 @@ use rand::rngs::StdRng;
 use rand::seq::index;
 use timeline_model::{Follow, UserId, Username, ValidationError};
 
+/// A bound on the graph's size: at DynamoDB Local's few thousand items a second, more would
+/// take hours, which is a typo (an exponent near 0) rather than a plan.
+pub const MAX_EDGES: usize = 20_000_000;
+
 /// How many followers of each fan-out author the seed file lists for k6 to watch.
 pub const FANOUT_SAMPLE: usize = 20;
 
@@ -52,6 +56,11 @@ pub enum GraphError {
     TopOverThreshold { top: usize, threshold: u64 },
     #[error("a reader cannot follow {followees} regular authors: the graph has {authors}")]
     TooFewAuthors { followees: usize, authors: usize },
+    #[error(
+        "the graph would hold {edges} follow edges, more than {limit} (hours of writing): raise \
+         --zipf-exponent or lower --top-followers or --users"
+    )]
+    TooManyEdges { edges: usize, limit: usize },
     #[error("a seeded name is invalid")]
     BadName(#[from] ValidationError),
 }
@@ -144,6 +153,10 @@ fn check(spec: &GraphSpec) -> Result<(), GraphError> {
     let top = spec.top_followers + spec.readers * spec.reader_followees.len();
     if top as u64 > spec.fanout_threshold {
         return Err(GraphError::TopOverThreshold { top, threshold: spec.fanout_threshold });
+    }
+    let edges: usize = (2..=spec.users).map(|rank| zipf_followers(spec, rank)).take_while(|&f| f > 0).sum();
+    if edges > MAX_EDGES {
+        return Err(GraphError::TooManyEdges { edges, limit: MAX_EDGES });
     }
     // Every rank from 2 up is an author once the threshold fits: there are `room` of them.
     if let Some(&followees) = spec.reader_followees.iter().find(|&&k| k > room) {
@@ -386,6 +399,8 @@ mod tests {
         );
         let over = GraphSpec { top_followers: 995, ..spec() };
         assert!(matches!(Graph::generate(&over), Err(GraphError::TopOverThreshold { .. })));
+        let flat = GraphSpec { users: 200_000, top_followers: 994, zipf_exponent: 0.01, ..spec() };
+        assert!(matches!(Graph::generate(&flat), Err(GraphError::TooManyEdges { .. })));
         let readers = GraphSpec { reader_followees: vec![5_000], ..spec() };
         assert!(matches!(Graph::generate(&readers), Err(GraphError::TooFewAuthors { .. })));
     }
