@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make loadtest-suite`: the whole load suite, end to end, on services of its own:
-#   1. builds timeline-local, timeline-seed and timeline-results (PROFILE, default perf);
+#   1. builds timeline-local, timeline-seed, timeline-bench and timeline-results (PROFILE,
+#      default perf);
 #   2. starts a fresh in-memory DynamoDB Local and a Redis on their own ports (never make dev's
 #      data, and every run starts from the same fresh store: DynamoDB Local slows down with age);
 #   3. seeds the graph (timeline-seed, before the server, so the seed does not go through the
-#      streams), then starts the server with the posting limit off;
+#      streams), measures the fresh store's raw write rate and one fan-out call beside it
+#      (timeline-bench, the yardstick of the fan-out figures), then starts the server with the
+#      posting limit off;
 #   4. runs the k6 scenarios (loadtest/k6/*.js), each writing $RESULTS_DIR/$RUN-<scenario>.json;
 #   5. writes $RUN-machine.txt and $RUN-summary.md beside them and the plots into $PLOTS_DIR;
 #   6. stops what it started, whatever happened.
@@ -13,7 +16,7 @@
 # results in a temporary folder, and `timeline-results check` instead of figures worth reading.
 #
 # Knobs (environment variables; loadtest/README.md explains each): USERS HISTORY THRESHOLD
-# SCENARIOS PROFILE RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS
+# SCENARIOS PROFILE RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS BENCH_FOLLOWERS
 # READ_VUS READ_DURATION MIX_RATES MIX_STEP BURST_POSTS BURST_VUS LAG_RATE LAG_DURATION.
 set -euo pipefail
 
@@ -38,7 +41,7 @@ die() {
 
 if ((CI_SIZED)); then
   WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/timeline-suite.XXXXXX")"
-  : "${USERS:=400}" "${HISTORY:=1}" "${THRESHOLD:=300}" "${PROFILE:=dev}"
+  : "${USERS:=400}" "${HISTORY:=1}" "${THRESHOLD:=300}" "${PROFILE:=dev}" "${BENCH_FOLLOWERS:=200}"
   : "${RESULTS_DIR:=$WORK_DIR/results}" "${PLOTS_DIR:=$WORK_DIR/plots}"
   : "${SEED_ARGS:=--readers 3 --reader-followees 10,50 --fanout-targets 10,50,200 --burst-authors 4}"
   : "${READ_VUS:=4}" "${READ_DURATION:=3s}" "${MIX_RATES:=20,40}" "${MIX_STEP:=3s}"
@@ -58,6 +61,7 @@ DDB_PORT="${DDB_PORT:-8300}"
 REDIS_PORT="${REDIS_PORT:-6700}"
 HTTP_PORT="${HTTP_PORT:-3300}"
 SEED_ARGS="${SEED_ARGS:-}"
+BENCH_FOLLOWERS="${BENCH_FOLLOWERS:-10000}"
 
 # The services and the server of this run, and what they read.
 source "$ROOT/scripts/local-env.sh"
@@ -109,8 +113,17 @@ check_ports() {
 
 build() {
   local profile_flag=(--profile "$PROFILE")
-  log "building timeline-local, timeline-seed and timeline-results (profile $PROFILE)"
-  cargo build -q "${profile_flag[@]}" --bin timeline-local --bin timeline-seed --bin timeline-results
+  log "building timeline-local, timeline-seed, timeline-bench and timeline-results (profile $PROFILE)"
+  cargo build -q "${profile_flag[@]}" --bin timeline-local --bin timeline-seed --bin timeline-bench \
+    --bin timeline-results
+}
+
+# The yardstick of the fan-out figures, on the same fresh store: BatchWriteItem's raw rate and
+# one fan-out call without stream or HTTP (tables of its own, deleted after).
+measure_store() {
+  mkdir -p "$RESULTS_DIR"
+  log "yardstick: the store's raw write rate and one fan-out call to $BENCH_FOLLOWERS followers"
+  "$TARGET_DIR/timeline-bench" --followers "$BENCH_FOLLOWERS" --runs 1 >"$RESULTS_DIR/$RUN-store.txt"
 }
 
 start_server() {
@@ -189,8 +202,12 @@ describe_machine() {
 report() {
   local results="$TARGET_DIR/timeline-results"
   describe_machine
-  "$results" summary --results "$RESULTS_DIR" --run "$RUN" --machine "$RESULTS_DIR/$RUN-machine.txt" \
-    >"$RESULTS_DIR/$RUN-summary.md"
+  {
+    "$results" summary --results "$RESULTS_DIR" --run "$RUN" --machine "$RESULTS_DIR/$RUN-machine.txt"
+    printf '\n## Yardstick: the fresh store, before the scenarios (timeline-bench)\n\n```\n'
+    grep -v '^{' "$RESULTS_DIR/$RUN-store.txt"
+    printf '```\n'
+  } >"$RESULTS_DIR/$RUN-summary.md"
   mkdir -p "$PLOTS_DIR"
   "$results" plot --results "$RESULTS_DIR" --run "$RUN" --out "$PLOTS_DIR"
   log "results: $RESULTS_DIR/$RUN-*.json, summary: $RESULTS_DIR/$RUN-summary.md, plots: $PLOTS_DIR"
@@ -208,6 +225,7 @@ mkdir -p "$WORK_DIR"
 log "seeding $USERS users (history $HISTORY, threshold $THRESHOLD)"
 # shellcheck disable=SC2086 # SEED_ARGS is a list of arguments
 "$TARGET_DIR/timeline-seed" --users "$USERS" --history "$HISTORY" --fresh --out "$SEED_FILE" $SEED_ARGS
+measure_store
 start_server
 MISSED_SLO=""
 BROKEN=""
