@@ -29,10 +29,10 @@
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  MAX_FAILED, checkServer, fmt, num, postTweet, requireRole, results, role, round, RUN, seconds, stat,
-  thresholds, trendStats, pStat,
+  MAX_FAILED, fmt, num, postTweet, results, role, round, RUN, seconds, stat, thresholds,
+  trendStats, pStat,
 } from './lib.js';
-import { WATCH_TIMEOUT_S, burstCutoffs, watch, watcherScenario } from './watchers.js';
+import { WATCH_TIMEOUT_S, watch, watcherScenario, setupBurst } from './watchers.js';
 
 const POSTS = num('POSTS', 1000);
 const VUS = num('VUS', 16);
@@ -71,9 +71,7 @@ export const options = {
 const BURST = role('burst', []);
 
 export function setup() {
-  const burst = requireRole('burst');
-  checkServer(burst[0].author);
-  return { cutoffs: burstCutoffs(), startedAt: Date.now() };
+  return { ...setupBurst(), startedAt: Date.now() };
 }
 
 export function post() {

@@ -23,10 +23,10 @@
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
-  MAX_FAILED, checkServer, fmt, num, postTweet, requireRole, results, role, round, RUN, seconds, stat,
-  thresholds, trendStats,
+  MAX_FAILED, fmt, num, postTweet, results, role, round, RUN, seconds, stat, thresholds,
+  trendStats,
 } from './lib.js';
-import { WATCH_TIMEOUT_S, burstCutoffs, watch, watcherScenario } from './watchers.js';
+import { WATCH_TIMEOUT_S, watch, watcherScenario, setupBurst } from './watchers.js';
 
 const RATE = num('RATE', 10);
 const DURATION_S = seconds('DURATION', 60);
@@ -68,9 +68,7 @@ export const options = {
 const BURST = role('burst', []);
 
 export function setup() {
-  const burst = requireRole('burst');
-  checkServer(burst[0].author);
-  return { cutoffs: burstCutoffs() };
+  return setupBurst();
 }
 
 export function post() {

@@ -330,6 +330,15 @@ export function warmTimelines(userIds, limit, batchSize = 32) {
   if (failed > 0) exec.test.abort(`warming ${userIds.length} timelines: ${failed} reads failed at BASE_URL=${BASE_URL}`);
 }
 
+// setup() of the scenarios that read the active readers' timelines: the server answers, takes
+// the seed's tokens, and every reader's timeline is cached before the measurement.
+export function setupReaders(limit) {
+  const readers = requireRole('readers');
+  checkServer(readers[0].id);
+  warmTimelines(readers.map((r) => r.id), limit);
+  return { readers: readers.length };
+}
+
 // --- a timeline poller ------------------------------------------------------------------------
 
 // Polls the first page (`limit` items) of each user's home timeline, all users in one http.batch

@@ -35,8 +35,8 @@
 
 import exec from 'k6/execution';
 import {
-  MAX_FAILED, checkServer, count, fmt, follow, getTimeline, num, numList, postTweet, randomGraphUser,
-  requireRole, results, role, round, seconds, stat, sub, thresholds, trendStats, unfollow, warmTimelines,
+  MAX_FAILED, count, fmt, follow, getTimeline, num, numList, postTweet, randomGraphUser, results,
+  role, round, seconds, stat, sub, thresholds, trendStats, unfollow, setupReaders,
 } from './lib.js';
 
 const RATES = numList('RATES', [100, 200, 400, 800, 1600]);
@@ -83,10 +83,7 @@ export const options = {
 const READERS = role('readers', []);
 
 export function setup() {
-  const readers = requireRole('readers');
-  checkServer(readers[0].id);
-  warmTimelines(readers.map((r) => r.id), LIMIT);
-  return { readers: readers.length };
+  return setupReaders(LIMIT);
 }
 
 export function mix() {

@@ -20,8 +20,8 @@
 // http_req_duration of each phase; by_followees from the reads' submetrics per followees tag.
 
 import {
-  MAX_FAILED, checkServer, count, fmt, getHealth, getTimeline, num, requireRole, results, role,
-  round, seconds, stat, sub, thresholds, trendStats, warmTimelines,
+  MAX_FAILED, count, fmt, getHealth, getTimeline, num, results, role, round, seconds, stat, sub,
+  thresholds, trendStats, setupReaders,
 } from './lib.js';
 
 const VUS = num('VUS', 32);
@@ -66,10 +66,7 @@ export const options = {
 const READERS = role('readers', []);
 
 export function setup() {
-  const readers = requireRole('readers');
-  checkServer(readers[0].id);
-  warmTimelines(readers.map((r) => r.id), LIMIT);
-  return { readers: readers.length };
+  return setupReaders(LIMIT);
 }
 
 export function read() {

@@ -30,8 +30,8 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  arrivedAt, authorTweetsAfter, getTimeline, newestTweetId, num, pageItems, role, seconds,
-  sleepMs, timelineRequest, ulidTime,
+  arrivedAt, authorTweetsAfter, getTimeline, newestTweetId, num, pageItems, role, seconds, sleepMs,
+  timelineRequest, ulidTime, checkServer, requireRole,
 } from './lib.js';
 
 export const WATCHERS = num('WATCHERS', 4);
@@ -61,6 +61,14 @@ export function burstCutoffs() {
 // The watcher scenario (add to options.scenarios): WATCHERS VUs, one long iteration each, running
 // `exec`, cut off after maxDurationS (keep it above posting + WATCH_TIMEOUT_S, so that the loop
 // ends by itself and counts the missed ones).
+// setup() of the scenarios that watch the burst followers: the server answers and takes the
+// seed's tokens; the cut-offs say which tweets each follower must see.
+export function setupBurst() {
+  const burst = requireRole('burst');
+  checkServer(burst[0].author);
+  return { cutoffs: burstCutoffs() };
+}
+
 export function watcherScenario(execName, maxDurationS) {
   return {
     executor: 'per-vu-iterations',

@@ -31,7 +31,8 @@ impl Args {
     }
 }
 
-fn positive() -> RangedU64ValueParser<usize> {
+/// A count of at least one (the seeder's arguments use it too).
+pub(crate) fn positive() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
 }
 

@@ -25,7 +25,7 @@ async fn bulk_loaded_tables_are_handed_over_to_the_stream_consumer() {
     dynamo.create_tables(Streams::Off).await.unwrap();
     let (author, follower) = (loaded_user("bulka", 1, 0), loaded_user("bulkf", 0, 1));
     dynamo.put_profiles(&[author.clone(), follower.clone()]).await.unwrap();
-    dynamo.put_profiles(&[author.clone()]).await.unwrap();
+    dynamo.put_profiles(std::slice::from_ref(&author)).await.unwrap();
     let edge = Follow { followee_id: author.user_id.clone(), follower_id: follower.user_id.clone() };
     dynamo.put_follow_edges(&[edge]).await.unwrap();
     assert_eq!(dynamo.stream_arn(&dynamo.tables().tweets).await.unwrap(), None);

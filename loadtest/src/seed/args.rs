@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use clap::builder::RangedU64ValueParser;
 
 use super::graph::GraphSpec;
+use crate::args::positive;
 
 /// Seed a social graph straight into DynamoDB for the load tests: users with a power-law
 /// follower distribution, active readers, burst authors, optional tweet history, and a JSON
@@ -97,10 +97,6 @@ fn exponent(raw: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
         _ => Err(format!("expected a positive number such as 1.0, not {raw:?}")),
     }
-}
-
-fn positive() -> RangedU64ValueParser<usize> {
-    RangedU64ValueParser::new().range(1..)
 }
 
 #[cfg(test)]
