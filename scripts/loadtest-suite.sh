@@ -13,7 +13,8 @@
 #   6. stops what it started, whatever happened.
 # It exits non-zero when a scenario missed a threshold (an SLO) or failed, after writing
 # everything. `--ci` is the CI-sized run `make test` uses: a small graph, seconds per scenario,
-# results in a temporary folder, and `timeline-results check` instead of figures worth reading.
+# results in a temporary folder, `timeline-results check` instead of figures worth reading, and
+# the tools fed bad input (each must refuse it with a clear message and a non-zero exit).
 #
 # Knobs (environment variables; loadtest/README.md explains each): USERS HISTORY THRESHOLD
 # SCENARIOS PROFILE RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS BENCH_FOLLOWERS
@@ -61,9 +62,11 @@ DDB_PORT="${DDB_PORT:-8300}"
 REDIS_PORT="${REDIS_PORT:-6700}"
 HTTP_PORT="${HTTP_PORT:-3300}"
 SEED_ARGS="${SEED_ARGS:-}"
+read -r -a SEED_ARGV <<<"$SEED_ARGS"
 BENCH_FOLLOWERS="${BENCH_FOLLOWERS:-10000}"
 
 # The services and the server of this run, and what they read.
+# shellcheck source=scripts/local-env.sh
 source "$ROOT/scripts/local-env.sh"
 export TIMELINE_DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
 export TIMELINE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
@@ -218,13 +221,43 @@ report() {
   fi
 }
 
+# expect_refusal WHAT PATTERN COMMAND...: COMMAND must stop within 60 s with a non-zero status
+# and say PATTERN (case-insensitive) on stdout or stderr: bad input is a clear message, never a
+# hang, a stack trace or a silent success.
+expect_refusal() {
+  local what="$1" pattern="$2" output rc=0
+  shift 2
+  output="$(timeout 60 "$@" 2>&1)" || rc=$?
+  if ((rc == 0)) || ((rc == 124)) || ! grep -qi -- "$pattern" <<<"$output"; then
+    printf '%s\n' "$output" | tail -n 5 >&2
+    die "bad input ($what): expected a non-zero exit saying \"$pattern\", got status $rc"
+  fi
+  log "bad input ($what): refused with status $rc"
+}
+
+# The tools as an operator mistypes them (the CI-sized run only).
+check_bad_input() {
+  local k6
+  k6="$("$ROOT/scripts/k6.sh")"
+  expect_refusal "seeder, DynamoDB unreachable" "DynamoDB is unavailable" \
+    env TIMELINE_DYNAMODB_ENDPOINT=http://127.0.0.1:9 "$TARGET_DIR/timeline-seed" --users "$USERS" \
+    "${SEED_ARGV[@]}" --out "$WORK_DIR/unreachable/seed.json"
+  expect_refusal "seeder, impossible graph" "raise --users" "$TARGET_DIR/timeline-seed" --users 10
+  expect_refusal "k6, missing seed file" "SEED_FILE" \
+    "$k6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$WORK_DIR/no-such-seed.json" loadtest/k6/read.js
+  expect_refusal "k6, no server" "no timeline server" \
+    "$k6" run --quiet -e BASE_URL=http://127.0.0.1:9 -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$WORK_DIR" \
+    loadtest/k6/read.js
+  expect_refusal "results, nothing to check" "no such file" \
+    "$TARGET_DIR/timeline-results" check --results "$WORK_DIR" --run no-such-run
+}
+
 check_ports
 build
 "$ROOT/scripts/services.sh" up --no-cluster --record "$STARTED_RECORD"
 mkdir -p "$WORK_DIR"
 log "seeding $USERS users (history $HISTORY, threshold $THRESHOLD)"
-# shellcheck disable=SC2086 # SEED_ARGS is a list of arguments
-"$TARGET_DIR/timeline-seed" --users "$USERS" --history "$HISTORY" --fresh --out "$SEED_FILE" $SEED_ARGS
+"$TARGET_DIR/timeline-seed" --users "$USERS" --history "$HISTORY" --fresh --out "$SEED_FILE" "${SEED_ARGV[@]}"
 measure_store
 start_server
 MISSED_SLO=""
@@ -232,6 +265,7 @@ BROKEN=""
 run_scenarios
 report
 [[ -z $BROKEN ]] || die "scenarios that failed: $BROKEN (see the k6 output above)"
+if ((CI_SIZED)); then check_bad_input; fi
 if [[ -n $MISSED_SLO ]]; then
   # The CI-sized run proves that the scenarios run and export their figures, never a timing: a
   # missed SLO on a shared 2-core runner is not a failure of the code.
