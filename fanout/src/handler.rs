@@ -1,18 +1,12 @@
 //! One batch of stream records through the fan-out.
 //!
-//! The records of a batch are applied concurrently, in lanes: records that touch the same item
-//! (a tweet's INSERT and its REMOVE, one edge's follow and unfollow) share a lane and land in
-//! stream order; different items do not depend on each other (docs/ARCHITECTURE.md, "Fan-out
-//! within a batch", says why the result equals a serial apply). A lane stops at its first
-//! transient failure, and the batch reports the lowest failed sequence number: Lambda (or the
-//! local poller) retries from there. Records after it that other lanes already applied are
-//! applied again, which changes nothing: every write is idempotent.
-
-use std::collections::BTreeMap;
+//! Records of a shard must land in order, so the batch stops at the first transient failure
+//! and reports that record's sequence number: Lambda (or the local poller) retries from there,
+//! and the records before it, already applied, are not repeated. Every write is idempotent, so
+//! a retried batch that does overlap changes nothing.
 
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use timeline_model::Timestamp;
 use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
@@ -22,9 +16,6 @@ use timeline_store::{Dynamo, RedisCache, StoreSettings, telemetry};
 
 /// Followers read and written per step of one fan-out.
 const FOLLOWER_PAGE: usize = 1000;
-/// Lanes applied at once. Each fan-out keeps a few batch writes in flight of its own; more
-/// lanes than this only queue at the stores.
-const LANES_IN_FLIGHT: usize = 8;
 
 /// The fan-out over the real stores.
 pub type StoreFanout<'a> = Fanout<'a, Dynamo, Dynamo, Dynamo, RedisCache, Dynamo>;
@@ -65,29 +56,14 @@ impl Engine {
 
     /// Apply a batch; the response names the first record to retry, if any.
     pub async fn handle(&self, event: &DynamoDbEvent) -> DynamoDbEventResponse {
-        let failed = futures::stream::iter(lanes(&event.records))
-            .map(|lane| self.apply_lane(&event.records, lane))
-            .buffer_unordered(LANES_IN_FLIGHT)
-            .filter_map(std::future::ready)
-            .collect::<Vec<usize>>()
-            .await;
         let mut response = DynamoDbEventResponse::default();
-        if let Some(&first) = failed.iter().min() {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = event.records[first].change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
-        response
-    }
-
-    /// Apply one lane's records in order; the index of the first that failed, if any.
-    async fn apply_lane(&self, records: &[EventRecord], lane: Vec<usize>) -> Option<usize> {
-        for index in lane {
-            if self.apply(&records[index]).await.is_err() {
-                return Some(index);
+        for record in &event.records {
+            if let Err(failure) = self.apply(record).await {
+                response.batch_item_failures.push(failure);
+                break;
             }
         }
-        None
+        response
     }
 
     /// The Lambda function's handler: a stream event in, a partial batch response out. It
@@ -99,8 +75,7 @@ impl Engine {
         Ok(self.handle(&event.payload).await)
     }
 
-    /// Apply one record; `Err` when it failed for now and must be retried.
-    async fn apply(&self, record: &EventRecord) -> Result<(), TransientFailure> {
+    async fn apply(&self, record: &EventRecord) -> Result<(), DynamoDbBatchItemFailure> {
         let change = &record.change;
         let parts = stream::Record {
             event_name: &record.event_name,
@@ -125,7 +100,9 @@ impl Engine {
             }
             Err(error) if error.is_transient() => {
                 tracing::warn!(%error, event_id = %record.event_id, "fan-out failed; the batch will be retried from this record");
-                Err(TransientFailure)
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                Err(failure)
             }
             Err(error) => {
                 skip(record, &error.to_string());
@@ -133,26 +110,6 @@ impl Engine {
             }
         }
     }
-}
-
-/// A record that failed for now (a store unavailable or throttling): the batch is retried from it.
-struct TransientFailure;
-
-/// The batch's records by the item they touch, each lane in stream order (indices into
-/// `records`), lanes in the order of their first record.
-fn lanes(records: &[EventRecord]) -> Vec<Vec<usize>> {
-    let mut by_item: BTreeMap<String, usize> = BTreeMap::new();
-    let mut lanes: Vec<Vec<usize>> = Vec::new();
-    for (index, record) in records.iter().enumerate() {
-        // The table's key, attribute by attribute in name order: one spelling per item.
-        let key = format!("{:?}", record.change.keys.iter().collect::<BTreeMap<_, _>>());
-        let lane = *by_item.entry(key).or_insert_with(|| {
-            lanes.push(Vec::new());
-            lanes.len() - 1
-        });
-        lanes[lane].push(index);
-    }
-    lanes
 }
 
 fn skip(record: &EventRecord, reason: &str) {
@@ -179,44 +136,4 @@ fn record_metrics(record: &EventRecord, event: &TimelineEvent, report: &FanoutRe
     metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "redis")
         .increment(report.cached_entries as u64);
     tracing::debug!(event_id = %record.event_id, ?report, "fanned out");
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    /// A stream record of the tweets table: `event` on tweet `id`.
-    fn record(event: &str, id: &str, sequence: u32) -> serde_json::Value {
-        json!({
-            "eventID": format!("e{sequence}"),
-            "eventName": event,
-            "eventSource": "aws:dynamodb",
-            "awsRegion": "us-east-1",
-            "dynamodb": {
-                "ApproximateCreationDateTime": 0.0,
-                "Keys": { "tweet_id": { "S": id } },
-                "SequenceNumber": format!("{sequence:021}"),
-                "SizeBytes": 1,
-                "StreamViewType": "NEW_AND_OLD_IMAGES"
-            }
-        })
-    }
-
-    fn records(raw: Vec<serde_json::Value>) -> Vec<EventRecord> {
-        serde_json::from_value::<DynamoDbEvent>(json!({ "Records": raw })).unwrap().records
-    }
-
-    #[test]
-    fn records_of_one_item_share_a_lane_in_stream_order() {
-        let batch = records(vec![
-            record("INSERT", "A", 1),
-            record("INSERT", "B", 2),
-            record("REMOVE", "A", 3),
-            record("INSERT", "C", 4),
-            record("REMOVE", "B", 5),
-        ]);
-        assert_eq!(lanes(&batch), vec![vec![0, 2], vec![1, 4], vec![3]]);
-    }
 }
