@@ -115,9 +115,8 @@ check_ports() {
 }
 
 build() {
-  local profile_flag=(--profile "$PROFILE")
   log "building timeline-local, timeline-seed, timeline-bench and timeline-results (profile $PROFILE)"
-  cargo build -q "${profile_flag[@]}" --bin timeline-local --bin timeline-seed --bin timeline-bench \
+  cargo build -q --profile "$PROFILE" --bin timeline-local --bin timeline-seed --bin timeline-bench \
     --bin timeline-results
 }
 
@@ -162,8 +161,7 @@ scenario_env() {
 # k6 exits 99 when a threshold (an SLO) was missed, and with other codes when the script
 # failed (an unreachable server, a bad seed file, an exception): the two are told apart.
 run_scenarios() {
-  local k6 scenario rc missed=() broken=()
-  k6="$("$ROOT/scripts/k6.sh")"
+  local scenario rc missed=() broken=()
   mkdir -p "$RESULTS_DIR"
   for scenario in $SCENARIOS; do
     [[ -f loadtest/k6/$scenario.js ]] || die "no scenario loadtest/k6/$scenario.js (SCENARIOS=\"$SCENARIOS\")"
@@ -171,7 +169,7 @@ run_scenarios() {
     mapfile -t extra < <(scenario_env "$scenario")
     log "scenario $scenario"
     rc=0
-    "$k6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$RESULTS_DIR" \
+    "$K6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$RESULTS_DIR" \
       -e RUN="$RUN" "${extra[@]}" "loadtest/k6/$scenario.js" || rc=$?
     case $rc in
       0) ;;
@@ -194,7 +192,7 @@ describe_machine() {
     echo "kernel=$(uname -sr)"
     echo "rustc=$(rustc --version)"
     echo "profile=$PROFILE"
-    echo "k6=$("$("$ROOT/scripts/k6.sh")" version 2>/dev/null | head -n 1)"
+    echo "k6=$("$K6" version 2>/dev/null | head -n 1)"
     echo "redis=$(redis-server --version | awk '{ print $3 }')"
     echo "dynamodb_local=$(basename "$(dirname "$ddb_jar")")"
     echo "java=$(java -version 2>&1 | head -n 1)"
@@ -237,16 +235,14 @@ expect_refusal() {
 
 # The tools as an operator mistypes them (the CI-sized run only).
 check_bad_input() {
-  local k6
-  k6="$("$ROOT/scripts/k6.sh")"
   expect_refusal "seeder, DynamoDB unreachable" "DynamoDB is unavailable" \
     env TIMELINE_DYNAMODB_ENDPOINT=http://127.0.0.1:9 "$TARGET_DIR/timeline-seed" --users "$USERS" \
     "${SEED_ARGV[@]}" --out "$WORK_DIR/unreachable/seed.json"
   expect_refusal "seeder, impossible graph" "raise --users" "$TARGET_DIR/timeline-seed" --users 10
   expect_refusal "k6, missing seed file" "SEED_FILE" \
-    "$k6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$WORK_DIR/no-such-seed.json" loadtest/k6/read.js
+    "$K6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$WORK_DIR/no-such-seed.json" loadtest/k6/read.js
   expect_refusal "k6, no server" "no timeline server" \
-    "$k6" run --quiet -e BASE_URL=http://127.0.0.1:9 -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$WORK_DIR" \
+    "$K6" run --quiet -e BASE_URL=http://127.0.0.1:9 -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$WORK_DIR" \
     loadtest/k6/read.js
   expect_refusal "results, nothing to check" "no such file" \
     "$TARGET_DIR/timeline-results" check --results "$WORK_DIR" --run no-such-run
@@ -254,6 +250,8 @@ check_bad_input() {
 
 check_ports
 build
+# k6 once, found or installed before anything starts (scripts/k6.sh).
+K6="$("$ROOT/scripts/k6.sh")"
 "$ROOT/scripts/services.sh" up --no-cluster --record "$STARTED_RECORD"
 mkdir -p "$WORK_DIR"
 log "seeding $USERS users (history $HISTORY, threshold $THRESHOLD)"

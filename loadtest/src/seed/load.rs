@@ -4,8 +4,8 @@
 //! The tables are created with their streams off when this run creates them: DynamoDB Local
 //! writes stream-enabled tables several times slower, and a seed written through the streams
 //! would leave the fan-out a backlog of hundreds of thousands of follow records to replay before
-//! the first measurement. The history is fanned out here, by the model's own `Fanout` on the
-//! real adapters, exactly as the stream consumer would; then the streams are turned on and the
+//! the first measurement. The history is fanned out here, by the fan-out Lambda's own `Engine`
+//! on the real adapters, exactly as the stream consumer would; then the streams are turned on and the
 //! service's consumer takes over. Against tables whose streams are already on (a running
 //! `make dev`), every write goes through the streams and the service fans the history out.
 
@@ -13,10 +13,11 @@ use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
-use timeline_model::fanout::{Fanout, TimelineEvent};
+use timeline_fanout::Engine;
+use timeline_model::fanout::TimelineEvent;
 use timeline_model::ports::Tweets;
 use timeline_model::{DisplayName, Timestamp, Tweet, TweetId, TweetText, User};
-use timeline_store::{Dynamo, RedisCache, Streams};
+use timeline_store::{Dynamo, Streams};
 
 use super::checkpoint::Checkpoint;
 use super::graph::Graph;
@@ -27,8 +28,6 @@ const EDGES_PER_CHUNK: usize = 5_000;
 const AUTHORS_PER_CHUNK: usize = 25;
 /// Fan-outs in flight: each one already keeps several batch writes in flight.
 const FANOUTS_IN_FLIGHT: usize = 8;
-/// Followers per fan-out page, as the fan-out Lambda uses.
-const FANOUT_PAGE: usize = 1_000;
 /// The history is spread over the hour before the seed, one tweet per author a minute.
 const HISTORY_SPACING_MS: u64 = 60_000;
 
@@ -42,9 +41,9 @@ pub struct History {
 /// The stores, the graph, and where to keep the checkpoint.
 pub struct Loader<'a> {
     pub dynamo: &'a Dynamo,
-    pub cache: &'a RedisCache,
+    /// The fan-out Lambda's engine, for the history.
+    pub engine: &'a Engine,
     pub graph: &'a Graph,
-    pub fanout_threshold: u64,
     pub checkpoint_path: &'a Path,
 }
 
@@ -175,16 +174,7 @@ impl Loader<'_> {
         if streaming {
             return Ok(());
         }
-        let fanout = Fanout {
-            follows: self.dynamo,
-            tweets: self.dynamo,
-            store: self.dynamo,
-            cache: self.cache,
-            users: self.dynamo,
-            page_size: FANOUT_PAGE,
-            fanout_threshold: self.fanout_threshold,
-        };
-        Box::pin(fanout.apply(&TimelineEvent::TweetPosted(tweet.clone()))).await?;
+        Box::pin(self.engine.fanout().apply(&TimelineEvent::TweetPosted(tweet.clone()))).await?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ pub mod load;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use timeline_fanout::Engine;
 use timeline_model::ValidationError;
 use timeline_model::ports::StoreError;
 use timeline_store::{Dynamo, LocalSettings, RedisCache};
@@ -66,14 +67,9 @@ pub async fn run(args: &args::Args, settings: &LocalSettings) -> SeedResult<()> 
     }
 
     let dynamo = Dynamo::connect(store).await;
-    let cache = RedisCache::connect(store).await?;
-    let loader = load::Loader {
-        dynamo: &dynamo,
-        cache: &cache,
-        graph: &graph,
-        fanout_threshold: store.fanout_threshold,
-        checkpoint_path: &checkpoint_path,
-    };
+    let engine = Engine::new(dynamo.clone(), RedisCache::connect(store).await?, store.fanout_threshold);
+    let loader =
+        load::Loader { dynamo: &dynamo, engine: &engine, graph: &graph, checkpoint_path: &checkpoint_path };
     loader.run(&mut checkpoint, history).await?;
 
     let secret = settings.jwt_secret.expose();
