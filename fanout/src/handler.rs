@@ -1,21 +1,31 @@
 //! One batch of stream records through the fan-out.
 //!
-//! Records of a shard must land in order, so the batch stops at the first transient failure
-//! and reports that record's sequence number: Lambda (or the local poller) retries from there,
-//! and the records before it, already applied, are not repeated. Every write is idempotent, so
-//! a retried batch that does overlap changes nothing.
+//! Only the records of one item depend on each other (a tweet's INSERT and REMOVE, one edge's
+//! follow and unfollow), so the batch is applied in waves (`timeline_model::fanout::batch`):
+//! each wave holds at most one record per item and is applied as one, sharing its reads and
+//! writes. If a wave fails, its records are applied one by one to learn which failed and why:
+//! a permanent failure is logged and skipped; a transient one stops that item's later records.
+//! The response names the lowest failed sequence number: Lambda (or the local poller) retries
+//! from there. Records after it that did land are applied again, which changes nothing: every
+//! write is idempotent (docs/ARCHITECTURE.md, "Fan-out within a batch").
+
+use std::collections::HashSet;
 
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use timeline_model::Timestamp;
-use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
+use timeline_model::fanout::batch::{Subject, waves};
+use timeline_model::fanout::{Fanout, TimelineEvent};
 use timeline_model::ports::StoreError;
 use timeline_store::stream::{self, Decoded};
 use timeline_store::{Dynamo, RedisCache, StoreSettings, telemetry};
 
 /// Followers read and written per step of one fan-out.
 const FOLLOWER_PAGE: usize = 1000;
+/// Records applied at once when a failed wave is applied one by one.
+const RECORDS_IN_FLIGHT: usize = 8;
 
 /// The fan-out over the real stores.
 pub type StoreFanout<'a> = Fanout<'a, Dynamo, Dynamo, Dynamo, RedisCache, Dynamo>;
@@ -56,12 +66,31 @@ impl Engine {
 
     /// Apply a batch; the response names the first record to retry, if any.
     pub async fn handle(&self, event: &DynamoDbEvent) -> DynamoDbEventResponse {
-        let mut response = DynamoDbEventResponse::default();
-        for record in &event.records {
-            if let Err(failure) = self.apply(record).await {
-                response.batch_item_failures.push(failure);
-                break;
+        let changes: Vec<Change> = event
+            .records
+            .iter()
+            .filter_map(|record| decode(record).map(|e| Change::new(record, e)))
+            .collect();
+        let mut stalled: HashSet<&Subject> = HashSet::new();
+        let mut lowest_failed: Option<&EventRecord> = None;
+        for wave in waves(changes.iter().map(|c| &c.subject)) {
+            // An item whose earlier record failed waits for the retry, which starts before it.
+            let mut live = Vec::with_capacity(wave.len());
+            for change in wave.into_iter().map(|i| &changes[i]) {
+                if !stalled.contains(&change.subject) {
+                    live.push(change);
+                }
             }
+            for failed in self.apply_wave(&live).await {
+                stalled.insert(&failed.subject);
+                lowest_failed = Some(lowest_failed.map_or(failed.record, |low| earliest(low, failed.record)));
+            }
+        }
+        let mut response = DynamoDbEventResponse::default();
+        if let Some(record) = lowest_failed {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
         }
         response
     }
@@ -75,41 +104,94 @@ impl Engine {
         Ok(self.handle(&event.payload).await)
     }
 
-    async fn apply(&self, record: &EventRecord) -> Result<(), DynamoDbBatchItemFailure> {
-        let change = &record.change;
-        let parts = stream::Record {
-            event_name: &record.event_name,
-            keys: &change.keys,
-            new_image: &change.new_image,
-            old_image: &change.old_image,
-        };
-        let event = match stream::decode(&parts) {
-            Decoded::Event(event) => event,
-            Decoded::Ignore => return Ok(()),
-            Decoded::Poison(reason) => {
-                skip(record, &reason);
-                return Ok(());
-            }
-        };
+    /// Apply the changes of a wave together; if that fails, one by one. Returns those that
+    /// failed for now.
+    async fn apply_wave<'c>(&self, wave: &[&'c Change<'c>]) -> Vec<&'c Change<'c>> {
+        if let [only] = wave {
+            return self.apply_one(only).await.err().into_iter().collect();
+        }
+        let events: Vec<TimelineEvent> = wave.iter().map(|c| c.event.clone()).collect();
         // Boxed: the fan-out's future nests deep (SDK calls inside batches inside pages), and a
         // box keeps every caller's future small and within the compiler's layout depth.
-        match Box::pin(self.fanout().apply(&event)).await {
+        match Box::pin(self.fanout().apply_many(&events)).await {
             Ok(report) => {
-                record_metrics(record, &event, &report);
+                for (change, followers) in wave.iter().zip(&report.followers) {
+                    record_lag(change, *followers);
+                }
+                record_entries(report.durable_entries, report.cached_entries);
+                Vec::new()
+            }
+            Err(error) => {
+                tracing::warn!(%error, records = wave.len(), "a wave of the batch failed; applying its records one by one");
+                let attempts: Vec<_> = wave.iter().map(|change| self.apply_one(change)).collect();
+                let outcomes: Vec<_> =
+                    futures::stream::iter(attempts).buffer_unordered(RECORDS_IN_FLIGHT).collect().await;
+                outcomes.into_iter().filter_map(Result::err).collect()
+            }
+        }
+    }
+
+    /// Apply one change; `Err(change)` when it failed for now and must be retried.
+    async fn apply_one<'c>(&self, change: &'c Change<'c>) -> Result<(), &'c Change<'c>> {
+        match Box::pin(self.fanout().apply(&change.event)).await {
+            Ok(report) => {
+                record_lag(change, report.followers);
+                record_entries(report.durable_entries, report.cached_entries);
                 Ok(())
             }
             Err(error) if error.is_transient() => {
-                tracing::warn!(%error, event_id = %record.event_id, "fan-out failed; the batch will be retried from this record");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                Err(failure)
+                tracing::warn!(%error, event_id = %change.record.event_id, "fan-out failed; the batch will be retried from this record");
+                Err(change)
             }
             Err(error) => {
-                skip(record, &error.to_string());
+                skip(change.record, &error.to_string());
                 Ok(())
             }
         }
     }
+}
+
+/// A record and the change it decodes to.
+struct Change<'r> {
+    record: &'r EventRecord,
+    event: TimelineEvent,
+    subject: Subject,
+}
+
+impl<'r> Change<'r> {
+    fn new(record: &'r EventRecord, event: TimelineEvent) -> Self {
+        Self { record, subject: event.subject(), event }
+    }
+}
+
+/// The change a record stands for; `None` for records with nothing to do or that can never
+/// succeed (those are logged and counted).
+fn decode(record: &EventRecord) -> Option<TimelineEvent> {
+    let change = &record.change;
+    let parts = stream::Record {
+        event_name: &record.event_name,
+        keys: &change.keys,
+        new_image: &change.new_image,
+        old_image: &change.old_image,
+    };
+    match stream::decode(&parts) {
+        Decoded::Event(event) => Some(event),
+        Decoded::Ignore => None,
+        Decoded::Poison(reason) => {
+            skip(record, &reason);
+            None
+        }
+    }
+}
+
+/// The record that came first in its shard. Sequence numbers are decimal strings of up to 40
+/// digits: compared as numbers, not as text.
+fn earliest<'r>(a: &'r EventRecord, b: &'r EventRecord) -> &'r EventRecord {
+    let key = |r: &EventRecord| {
+        let sequence = r.change.sequence_number.as_deref().unwrap_or_default();
+        (sequence.len(), sequence.to_owned())
+    };
+    if key(b) < key(a) { b } else { a }
 }
 
 fn skip(record: &EventRecord, reason: &str) {
@@ -117,12 +199,12 @@ fn skip(record: &EventRecord, reason: &str) {
     metrics::counter!(telemetry::FANOUT_SKIPPED_RECORDS).increment(1);
 }
 
-fn record_metrics(record: &EventRecord, event: &TimelineEvent, report: &FanoutReport) {
+fn record_lag(change: &Change<'_>, followers: usize) {
     // The stream's ApproximateCreationDateTime is coarse (whole seconds in AWS, whole minutes in
     // DynamoDB Local); a posted tweet carries its own millisecond time, which is never earlier.
     let approximate =
-        u64::try_from(record.change.approximate_creation_date_time.timestamp_millis()).unwrap_or(0);
-    let written = match event {
+        u64::try_from(change.record.change.approximate_creation_date_time.timestamp_millis()).unwrap_or(0);
+    let written = match &change.event {
         TimelineEvent::TweetPosted(tweet) => approximate.max(tweet.created_at.unix_millis()),
         _ => approximate,
     };
@@ -130,10 +212,11 @@ fn record_metrics(record: &EventRecord, event: &TimelineEvent, report: &FanoutRe
         let lag = Timestamp::now().unix_millis().saturating_sub(written);
         metrics::histogram!(telemetry::FANOUT_LAG_MS).record(lag as f64);
     }
-    metrics::histogram!(telemetry::FANOUT_FOLLOWERS_PER_TWEET).record(report.followers as f64);
-    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "dynamodb")
-        .increment(report.durable_entries as u64);
-    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "redis")
-        .increment(report.cached_entries as u64);
-    tracing::debug!(event_id = %record.event_id, ?report, "fanned out");
+    metrics::histogram!(telemetry::FANOUT_FOLLOWERS_PER_TWEET).record(followers as f64);
+    tracing::debug!(event_id = %change.record.event_id, followers, "fanned out");
+}
+
+fn record_entries(durable: usize, cached: usize) {
+    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "dynamodb").increment(durable as u64);
+    metrics::counter!(telemetry::FANOUT_ENTRIES_WRITTEN, "store" => "redis").increment(cached as u64);
 }

@@ -3,6 +3,7 @@
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use lambda_runtime::{Context, LambdaEvent};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use timeline_fanout::Engine;
 use timeline_model::ports::{TimelineCache, TimelineStore};
@@ -15,6 +16,7 @@ use crate::helpers::{TestApp, on_both_redis, spawn_app, store_settings};
 
 on_both_redis! {
     a_replayed_stream_batch_leaves_every_timeline_unchanged => replayed_batch_changes_nothing;
+    a_batch_applied_in_waves_leaves_the_timelines_a_serial_apply_leaves => waves_equal_serial;
 }
 
 /// Every record of a table's stream so far, in the Lambda event shape.
@@ -192,4 +194,151 @@ async fn the_lambda_handler_accepts_a_stream_event_captured_from_dynamodb_local(
     let author = record["dynamodb"]["NewImage"]["author_id"]["S"].as_str().unwrap();
     let tweet = record["dynamodb"]["Keys"]["tweet_id"]["S"].as_str().unwrap();
     assert_eq!(snapshot(&app, author).await.0, vec![TweetId::parse(tweet).unwrap()]);
+}
+
+/// Both stores' view of each owner's timeline.
+async fn snapshots(app: &TestApp, owners: &[String]) -> Vec<(Vec<TweetId>, Option<Vec<TweetId>>)> {
+    let mut all = Vec::new();
+    for owner in owners {
+        all.push(snapshot(app, owner).await);
+    }
+    all
+}
+
+/// Empty every owner's timeline in both stores; `cached` owners keep an empty cached timeline,
+/// so that the fan-out writes theirs in the cache too.
+async fn clear_timelines(app: &TestApp, owners: &[String], cached: &[String]) {
+    let state = &app.service.state;
+    for owner in owners {
+        let owner = UserId::parse(owner).unwrap();
+        let entries = state.dynamo.newest(&owner, TIMELINE_CAP).await.unwrap();
+        state.dynamo.remove(&entries).await.unwrap();
+        state.cache.evict(&owner).await.unwrap();
+    }
+    for owner in cached {
+        let owner = UserId::parse(owner).unwrap();
+        state.cache.begin_fill(&owner).await.unwrap();
+        state.cache.finish_fill(&owner, &[]).await.unwrap();
+    }
+}
+
+async fn unfollow(app: &TestApp, follower: &str, followee: &str) {
+    let path = format!("/users/{follower}/following/{followee}");
+    assert_eq!(app.call(Method::DELETE, &path, Some(follower), None).await.status, StatusCode::NO_CONTENT);
+}
+
+async fn delete(app: &TestApp, author: &str, tweet: &str) {
+    let path = format!("/tweets/{tweet}");
+    assert_eq!(app.call(Method::DELETE, &path, Some(author), None).await.status, StatusCode::NO_CONTENT);
+}
+
+/// Streams that hold, per item, several changes (an edge followed, unfollowed and followed again;
+/// a tweet posted and deleted) beside changes of other items, replayed twice over emptied
+/// timelines: record by record, and as two whole batches. Both must leave what the live
+/// poller left, entry for entry, in both stores.
+async fn waves_equal_serial(app: TestApp) {
+    let names = ["ann", "bob", "cat", "dan", "eve"];
+    let mut users = Vec::new();
+    for name in names {
+        users.push(app.user(name).await);
+    }
+    let [ann, bob, cat, dan, eve] = <[String; 5]>::try_from(users.clone()).unwrap();
+    // Bob's and eve's timelines are cached from the start; the others are cached by the reads
+    // below, so the replays write every timeline in both stores.
+    for owner in [&bob, &eve] {
+        app.timeline(owner).await;
+    }
+    app.follow(&bob, &ann).await;
+    app.follow(&cat, &ann).await;
+    unfollow(&app, &cat, &ann).await;
+    app.follow(&cat, &ann).await;
+    app.follow(&dan, &ann).await;
+    app.follow(&eve, &dan).await;
+    unfollow(&app, &dan, &ann).await;
+    let a1 = app.post(&ann, "a1").await;
+    let d1 = app.post(&dan, "d1").await;
+    let a2 = app.post(&ann, "a2").await;
+    let e1 = app.post(&eve, "e1").await;
+    delete(&app, &ann, &a2).await;
+    let a3 = app.post(&ann, "a3").await;
+    delete(&app, &dan, &d1).await;
+    let d2 = app.post(&dan, "d2").await;
+    let expected = [
+        (&ann, vec![a3.clone(), a1.clone()]),
+        (&bob, vec![a3.clone(), a1.clone()]),
+        (&cat, vec![a3.clone(), a1.clone()]),
+        (&dan, vec![d2.clone()]),
+        (&eve, vec![d2.clone(), e1.clone()]),
+    ];
+    for (owner, timeline) in &expected {
+        assert_eq!(
+            &app.wait_for_timeline(owner, |ids| ids == timeline.as_slice()).await,
+            timeline,
+            "{owner}"
+        );
+    }
+    let live = snapshots(&app, &users).await;
+    let (follows, tweets) = records(&app).await;
+    assert_eq!((follows.len(), tweets.len()), (7, 8));
+
+    clear_timelines(&app, &users, &users).await;
+    for record in follows.iter().chain(&tweets) {
+        let response = engine(&app).handle(&event(vec![record.clone()])).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let serial = snapshots(&app, &users).await;
+
+    clear_timelines(&app, &users, &users).await;
+    for batch in [follows, tweets] {
+        let response = engine(&app).handle(&event(batch)).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let in_waves = snapshots(&app, &users).await;
+    assert_eq!(serial, live, "record by record");
+    assert_eq!(in_waves, live, "in waves");
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_a_batch_reports_the_lowest_failed_record_and_a_retry_converges() {
+    let app = spawn_app().await;
+    let (ann, bob, zed) = (app.user("ann").await, app.user("bob").await, app.user("zed").await);
+    app.follow(&bob, &ann).await;
+    app.timeline(&bob).await;
+    let z1 = app.post(&zed, "z1").await;
+    let a1 = app.post(&ann, "a1").await;
+    let z2 = app.post(&zed, "z2").await;
+    let a2 = app.post(&ann, "a2").await;
+    app.wait_for_timeline(&bob, |ids| ids.len() == 2).await;
+    app.wait_for_timeline(&zed, |ids| ids.len() == 2).await;
+    let owners = [ann.clone(), bob.clone(), zed.clone()];
+    let live = snapshots(&app, &owners).await;
+    let (_, tweets) = records(&app).await;
+    assert_eq!(tweets.len(), 4);
+
+    // Bob's cached timeline is broken (not a sorted set): every write to it fails, so ann's two
+    // tweets fail and zed's, between them, land.
+    clear_timelines(&app, &owners, &[bob.clone(), zed.clone()]).await;
+    let settings = store_settings(&app.prefix, app.redis);
+    let mut redis = redis::Client::open(settings.redis_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let bobs_timeline = format!("{}tl:{{{bob}}}", app.prefix);
+    let _: () = redis::cmd("SET").arg(&bobs_timeline).arg("not a set").query_async(&mut redis).await.unwrap();
+    let response = engine(&app).handle(&event(tweets.clone())).await;
+    let failed: Vec<Option<String>> =
+        response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, vec![Some(sequence_number(&tweets[1]))], "a1's record, the lowest that failed");
+    let zed_id = UserId::parse(&zed).unwrap();
+    let zeds = app.service.state.dynamo.newest(&zed_id, 10).await.unwrap();
+    let zeds: Vec<String> = zeds.iter().map(|e| e.tweet_id.to_string()).collect();
+    assert_eq!(zeds, vec![z2, z1], "zed's records landed beside the failures");
+
+    // Lambda retries from the failed record; with the timeline repaired the batch converges.
+    let _: () = redis::cmd("DEL").arg(&bobs_timeline).query_async(&mut redis).await.unwrap();
+    let response = engine(&app).handle(&event(tweets[1..].to_vec())).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(snapshots(&app, &owners).await, live);
+    assert_eq!(app.timeline(&bob).await, vec![a2, a1]);
 }

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use timeline_model::ports::TimelineCache;
-use timeline_model::{TweetId, UserId};
+use timeline_model::{TimelineEntry, TweetId, UserId};
 
 use crate::helpers::{Redis, TestApp, flush_cache, ids, on_both_redis, spawn_app, spawn_app_with};
 
@@ -10,6 +10,7 @@ on_both_redis! {
     the_author_and_followers_see_a_tweet_and_a_non_follower_does_not => author_and_followers_see_a_tweet;
     a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read => flushed_cache_is_refilled;
     pages_follow_the_cursor_newest_first_without_gaps_or_repeats => pages_follow_the_cursor;
+    a_removal_during_a_rebuild_is_not_written_back_by_it => removal_during_rebuild_stays_removed;
 }
 
 #[tokio::test]
@@ -203,4 +204,26 @@ async fn paging_stays_exact_while_new_tweets_arrive() {
 
     let seen: Vec<String> = [ids(&first.body), ids(&second.body)].concat();
     assert_eq!(seen, older, "no duplicate and no gap: the cursor is a position, not an offset");
+}
+
+/// A rebuild reads the durable timeline, then writes what it read to the cache; an entry removed
+/// in between (a delete or an unfollow fanning out) must not come back with it.
+async fn removal_during_rebuild_stays_removed(app: TestApp) {
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    let (kept, removed) = (app.post(&ann, "kept").await, app.post(&ann, "removed").await);
+    let owner = UserId::parse(&bob).unwrap();
+    let [kept, removed] = [kept, removed].map(|id| TweetId::parse(&id).unwrap());
+    let cache = &app.service.state.cache;
+    cache.begin_fill(&owner).await.unwrap();
+    let entry =
+        TimelineEntry { owner_id: owner.clone(), tweet_id: removed, author_id: UserId::parse(&ann).unwrap() };
+    cache.remove(&[entry]).await.unwrap();
+    cache.finish_fill(&owner, &[removed, kept]).await.unwrap();
+    assert_eq!(cache.page(&owner, None, 10).await.unwrap(), Some(vec![kept]));
+
+    // The next rebuild starts afresh: the removal does not outlive the rebuild it was part of.
+    cache.evict(&owner).await.unwrap();
+    cache.begin_fill(&owner).await.unwrap();
+    cache.finish_fill(&owner, &[removed, kept]).await.unwrap();
+    assert_eq!(cache.page(&owner, None, 10).await.unwrap(), Some(vec![removed, kept]));
 }

@@ -3,6 +3,7 @@
 //! Keys (all under the stage's prefix; `{owner}` is a hash tag so one owner's keys share a slot):
 //! - `tls:{owner}`: the timeline's state, `filling` or `ready`; its presence means "cached".
 //! - `tl:{owner}`: sorted set of tweet IDs, newest last, trimmed to the cap.
+//! - `tlr:{owner}`: IDs removed while the timeline was being rebuilt, until the rebuild ends.
 //! - `tw:<tweet_id>`: the tweet's JSON body, written once per tweet.
 //! - `rl:{user}`: the user's recent posts, for the posting rate limit.
 //! - `ar:{author}`: recent tweet IDs of an author who is not fanned out (hybrid fan-out),
@@ -58,6 +59,15 @@ impl RedisCache {
 
     fn timeline_key(&self, owner: &UserId) -> String {
         format!("{}tl:{{{owner}}}", self.prefix)
+    }
+
+    fn removed_key(&self, owner: &UserId) -> String {
+        format!("{}tlr:{{{owner}}}", self.prefix)
+    }
+
+    /// An owner's timeline keys, in the order the scripts take them.
+    fn timeline_keys(&self, owner: &UserId) -> [String; 3] {
+        [self.state_key(owner), self.timeline_key(owner), self.removed_key(owner)]
     }
 
     fn recent_key(&self, author: &UserId) -> String {
@@ -128,7 +138,7 @@ impl RedisCache {
     /// Tools call it: the benchmark cleans up with it, and an operator's rebuild starts with it.
     pub async fn evict(&self, owner: &UserId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
-        pipeline.del(self.state_key(owner)).ignore().del(self.timeline_key(owner)).ignore();
+        pipeline.del(&self.timeline_keys(owner)).ignore();
         self.run(&pipeline, &[]).await
     }
 }
@@ -163,10 +173,10 @@ fn lost_scripts(error: &RedisError) -> bool {
     error.code() == Some("NOSCRIPT")
 }
 
-/// `EVALSHA` of a script on one owner's two keys: a plain command, so it can join a batch.
-fn evalsha(script: &Script, keys: [String; 2], args: impl ToRedisArgs) -> Cmd {
+/// `EVALSHA` of a script on one owner's keys: a plain command, so it can join a batch.
+fn evalsha(script: &Script, keys: &[String], args: impl ToRedisArgs) -> Cmd {
     let mut command = redis::cmd("EVALSHA");
-    command.arg(script.get_hash()).arg(keys.len()).arg(&keys).arg(args);
+    command.arg(script.get_hash()).arg(keys.len()).arg(keys).arg(args);
     command
 }
 
@@ -206,19 +216,14 @@ impl TimelineCache for RedisCache {
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
         let mut pipeline = redis::pipe();
         pipeline
-            .invoke_script(
-                scripts::BEGIN_FILL
-                    .key(self.state_key(owner))
-                    .key(self.timeline_key(owner))
-                    .arg(ttl_seconds()),
-            )
+            .invoke_script(scripts::BEGIN_FILL.key(&self.timeline_keys(owner)[..]).arg(ttl_seconds()))
             .ignore();
         self.run(&pipeline, &[&scripts::BEGIN_FILL]).await
     }
 
     async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
-        let mut invocation = scripts::FINISH_FILL.key(self.state_key(owner));
-        invocation.key(self.timeline_key(owner)).arg(ttl_seconds()).arg(TIMELINE_CAP);
+        let mut invocation = scripts::FINISH_FILL.key(&self.timeline_keys(owner)[..]);
+        invocation.arg(ttl_seconds()).arg(TIMELINE_CAP);
         for id in ids {
             invocation.arg(id.to_string());
         }
@@ -231,7 +236,7 @@ impl TimelineCache for RedisCache {
         let commands: Vec<Cmd> = entries
             .iter()
             .map(|entry| {
-                let keys = [self.state_key(&entry.owner_id), self.timeline_key(&entry.owner_id)];
+                let keys = &self.timeline_keys(&entry.owner_id)[..2];
                 evalsha(&scripts::ADD, keys, (entry.tweet_id.to_string(), TIMELINE_CAP))
             })
             .collect();
@@ -242,9 +247,12 @@ impl TimelineCache for RedisCache {
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         let commands: Vec<Cmd> = entries
             .iter()
-            .map(|entry| redis::Cmd::zrem(self.timeline_key(&entry.owner_id), entry.tweet_id.to_string()))
+            .map(|entry| {
+                let keys = self.timeline_keys(&entry.owner_id);
+                evalsha(&scripts::REMOVE, &keys, (entry.tweet_id.to_string(), ttl_seconds()))
+            })
             .collect();
-        self.run_each::<u8>(&commands, &[]).await.map(drop)
+        self.run_each::<u8>(&commands, &[&scripts::REMOVE]).await.map(drop)
     }
 
     async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {

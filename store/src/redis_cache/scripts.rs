@@ -1,9 +1,11 @@
-//! Lua scripts that must run atomically on one timeline. Each touches two keys that share the
-//! owner's hash tag (`{owner}`), so in a cluster both live in one slot.
+//! Lua scripts that must run atomically on one timeline. Their keys share the owner's hash tag
+//! (`{owner}`), so in a cluster they live in one slot.
 //!
 //! A timeline is cached when its state key exists: `filling` while being rebuilt, `ready`
 //! when complete. KEYS[1] is the state key, KEYS[2] the sorted set of tweet IDs (all scored 0,
-//! so they order lexicographically, which for ULIDs is by time).
+//! so they order lexicographically, which for ULIDs is by time), KEYS[3] (where used) the set of
+//! IDs removed while the timeline was filling: the rebuild read the durable timeline before
+//! those removals may have reached it, so it must not write them back.
 
 use std::sync::LazyLock;
 
@@ -23,13 +25,28 @@ pub static ADD: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Remove ARGV[1] from the timeline; while it is filling, also remember the removal for ARGV[2]
+/// seconds, so that the rebuild's durable read, which may predate it, cannot bring it back.
+pub static REMOVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        if redis.call('GET', KEYS[1]) == 'filling' then
+            redis.call('SADD', KEYS[3], ARGV[1])
+            redis.call('EXPIRE', KEYS[3], ARGV[2])
+        end
+        return 1
+        ",
+    )
+});
+
 /// Start a rebuild: mark the timeline cached (so fan-out writes land from now on) and drop any
-/// leftover set. A rebuild already under way, or a complete timeline, is left alone.
+/// leftover set and removals. A rebuild already under way, or a complete timeline, is left alone.
 pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         if redis.call('EXISTS', KEYS[1]) == 0 then
-            redis.call('DEL', KEYS[2])
+            redis.call('DEL', KEYS[2], KEYS[3])
             redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
         end
         return 1
@@ -37,19 +54,26 @@ pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Finish a rebuild: merge the IDs ARGV[3..] read from the durable timeline, trim to ARGV[2],
-/// mark it ready and let both keys idle out after ARGV[1] seconds.
+/// Finish a rebuild: merge the IDs ARGV[3..] read from the durable timeline, except those
+/// removed meanwhile, trim to ARGV[2], mark it ready and let the keys idle out after ARGV[1]
+/// seconds.
 pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        for first = 3, #ARGV, 500 do
-            local members = {}
-            for i = first, math.min(first + 499, #ARGV) do
+        local members = {}
+        local function flush()
+            if #members > 0 then redis.call('ZADD', KEYS[2], unpack(members)) end
+            members = {}
+        end
+        for i = 3, #ARGV do
+            if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then
                 members[#members + 1] = 0
                 members[#members + 1] = ARGV[i]
+                if #members >= 1000 then flush() end
             end
-            redis.call('ZADD', KEYS[2], unpack(members))
         end
+        flush()
+        redis.call('DEL', KEYS[3])
         redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
         redis.call('SET', KEYS[1], 'ready', 'EX', ARGV[1])
         if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end

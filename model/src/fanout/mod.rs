@@ -1,9 +1,17 @@
 //! Fan-out on write: what each change does to the precomputed home timelines.
 //!
+//! - this file: one change at a time ([`Fanout::apply`]); a large fan-out streams its followers
+//!   a page at a time through overlapping stages.
+//! - [`batch`]: many changes at once ([`Fanout::apply_many`]): the changes of one stream batch
+//!   share their reads and writes; and [`batch::waves`], which orders a batch so that changes
+//!   of one item land in stream order.
+//!
 //! Every step is idempotent (puts and deletes by key, set additions), so a stream record
 //! delivered twice leaves every timeline as one delivery did. Per owner the durable timeline is
 //! written before the cache: a cache rebuild that starts after the cache write has begun reading
 //! after the durable write, so it cannot miss the entry (see `TimelineCache::begin_fill`).
+
+pub mod batch;
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
@@ -29,6 +37,13 @@ pub struct FanoutReport {
     pub durable_entries: usize,
     /// Entries written to cached timelines.
     pub cached_entries: usize,
+}
+
+/// Whether entries go into timelines or come out of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Insert,
+    Remove,
 }
 
 /// The stores a fan-out touches.
@@ -63,33 +78,29 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let cache_body = self.cache.put_tweets(std::slice::from_ref(tweet));
         let ((), celebrity) = futures::future::try_join(cache_body, self.is_celebrity(author)).await?;
         if celebrity {
-            let own = entries_for(vec![author.clone()], tweet_id, author);
-            self.store.insert(&own).await?;
-            let cached = self.cache.add(&own).await?;
-            self.cache.add_recent(author, &tweet_id).await?;
-            return Ok(FanoutReport { followers: 0, durable_entries: own.len(), cached_entries: cached });
+            return self.celebrity_posted(tweet_id, author).await;
         }
-        self.for_author_and_followers(author, |owners| async move {
-            let entries = entries_for(owners, tweet_id, author);
-            self.store.insert(&entries).await?;
-            let cached = self.cache.add(&entries).await?;
-            Ok((entries.len(), cached))
-        })
-        .await
+        self.for_author_and_followers(author, tweet_id, Write::Insert).await
+    }
+
+    /// A celebrity's tweet reaches only its own timeline and its recent list: readers merge it in.
+    async fn celebrity_posted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
+        let own = entries_for(vec![author.clone()], tweet_id, author);
+        let report = self.write(Write::Insert, &own).await?;
+        self.cache.add_recent(author, &tweet_id).await?;
+        Ok(report)
     }
 
     async fn tweet_deleted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
-        let report = self
-            .for_author_and_followers(author, |owners| async move {
-                let entries = entries_for(owners, tweet_id, author);
-                self.store.remove(&entries).await?;
-                self.cache.remove(&entries).await?;
-                Ok((entries.len(), 0))
-            })
-            .await?;
-        self.cache.remove_recent(author, &tweet_id).await?;
-        self.cache.forget_tweet(&tweet_id).await?;
+        let report = self.for_author_and_followers(author, tweet_id, Write::Remove).await?;
+        self.forget(tweet_id, author).await?;
         Ok(report)
+    }
+
+    /// A deleted tweet's body and its place in the author's recent list.
+    async fn forget(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<()> {
+        self.cache.remove_recent(author, &tweet_id).await?;
+        self.cache.forget_tweet(&tweet_id).await
     }
 
     async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
@@ -106,16 +117,12 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
                 author_id: t.author_id.clone(),
             })
             .collect();
-        self.store.insert(&entries).await?;
-        let cached = self.cache.add(&entries).await?;
-        Ok(FanoutReport { followers: 1, durable_entries: entries.len(), cached_entries: cached })
+        Ok(FanoutReport { followers: 1, ..self.write(Write::Insert, &entries).await? })
     }
 
     async fn unfollowed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
         let entries = self.store.by_author(&edge.follower_id, &edge.followee_id).await?;
-        self.store.remove(&entries).await?;
-        self.cache.remove(&entries).await?;
-        Ok(FanoutReport { followers: 1, durable_entries: entries.len(), cached_entries: 0 })
+        Ok(FanoutReport { followers: 1, ..self.write(Write::Remove, &entries).await? })
     }
 
     async fn is_celebrity(&self, author: &UserId) -> StoreResult<bool> {
@@ -123,31 +130,70 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok(profile.is_some_and(|p| p.followers_count > self.fanout_threshold))
     }
 
-    /// Run `step` over the author and then every follower, one page at a time.
-    async fn for_author_and_followers<'s, Step, Fut>(
-        &'s self,
-        author: &'s UserId,
-        step: Step,
-    ) -> StoreResult<FanoutReport>
-    where
-        Step: Fn(Vec<UserId>) -> Fut,
-        Fut: Future<Output = StoreResult<(usize, usize)>>,
-    {
+    /// Write `entries` durably, then to the cache.
+    async fn write(&self, write: Write, entries: &[TimelineEntry]) -> StoreResult<FanoutReport> {
+        self.durable(write, entries).await?;
+        let cached_entries = self.cached(write, entries).await?;
+        Ok(FanoutReport { followers: 0, durable_entries: entries.len(), cached_entries })
+    }
+
+    async fn durable(&self, write: Write, entries: &[TimelineEntry]) -> StoreResult<()> {
+        match write {
+            Write::Insert => self.store.insert(entries).await,
+            Write::Remove => self.store.remove(entries).await,
+        }
+    }
+
+    /// Entries written to the cache (removals count none).
+    async fn cached(&self, write: Write, entries: &[TimelineEntry]) -> StoreResult<usize> {
+        match write {
+            Write::Insert => self.cache.add(entries).await,
+            Write::Remove => self.cache.remove(entries).await.map(|()| 0),
+        }
+    }
+
+    /// Write one tweet's entry for the author and every follower, a page of followers at a time,
+    /// in three overlapping stages: page k+1 is read while page k is written durably and page
+    /// k-1 is cached. So a large fan-out costs about one durable write per page, and the cache,
+    /// which only waits for its own page's durable write, keeps the per-owner order.
+    async fn for_author_and_followers(
+        &self,
+        author: &UserId,
+        tweet_id: TweetId,
+        write: Write,
+    ) -> StoreResult<FanoutReport> {
         let mut report = FanoutReport::default();
         let mut owners = vec![author.clone()];
-        let mut after: Option<UserId> = None;
+        let mut page = self.follows.followers(author, None, self.page_size).await?;
+        let mut durably_written: Vec<TimelineEntry> = Vec::new();
         loop {
-            let page = self.follows.followers(author, after.as_ref(), self.page_size).await?;
             let last_page = page.len() < self.page_size;
-            after = page.last().cloned();
+            let after = page.last().cloned();
             report.followers += page.len();
             owners.extend(page);
-            let (durable, cached) = step(std::mem::take(&mut owners)).await?;
-            report.durable_entries += durable;
+            let entries = entries_for(std::mem::take(&mut owners), tweet_id, author);
+            let next_page = async {
+                match &after {
+                    Some(after) if !last_page => {
+                        self.follows.followers(author, Some(after), self.page_size).await
+                    }
+                    _ => Ok(Vec::new()),
+                }
+            };
+            let ((), cached, next_page) = futures::future::try_join3(
+                self.durable(write, &entries),
+                self.cached(write, &durably_written),
+                next_page,
+            )
+            .await?;
+            report.durable_entries += entries.len();
             report.cached_entries += cached;
+            durably_written = entries;
             if last_page {
+                report.cached_entries += self.cached(write, &durably_written).await?;
                 return Ok(report);
             }
+            page = next_page;
         }
     }
 }
