@@ -22,6 +22,13 @@ pub struct Args {
     /// Add an instrumented fan-out to each run and report where its time goes.
     #[arg(long)]
     pub breakdown: bool,
+    /// Instead of one large fan-out, time the fan-out handler working off N queued stream
+    /// records (20 authors with 3 followers each) against the raw write rate.
+    #[arg(long, value_name = "N", value_parser = positive())]
+    pub backlog: Option<usize>,
+    /// With --backlog: stream records per handler call, as the event source mapping's BatchSize.
+    #[arg(long, value_name = "B", default_value_t = 100, value_parser = positive())]
+    pub batch_size: usize,
 }
 
 impl Args {
@@ -49,6 +56,7 @@ mod tests {
         let args = parse(&[]).unwrap();
         assert_eq!((args.followers, args.runs, args.page_size, args.breakdown), (10_000, 3, 1000, false));
         assert_eq!(args.cached(), 1000);
+        assert_eq!((args.backlog, args.batch_size), (None, 100));
     }
 
     #[test]
@@ -57,11 +65,19 @@ mod tests {
             parse(&["--followers", "2001", "--runs", "1", "--page-size", "250", "--breakdown"]).unwrap();
         assert_eq!((args.followers, args.runs, args.page_size, args.breakdown), (2001, 1, 250, true));
         assert_eq!(args.cached(), 201);
+        let args = parse(&["--backlog", "1000", "--batch-size", "10"]).unwrap();
+        assert_eq!((args.backlog, args.batch_size), (Some(1000), 10));
     }
 
     #[test]
     fn values_must_be_positive_numbers() {
-        for line in [["--followers", "0"], ["--runs", "-1"], ["--page-size", "x"]] {
+        for line in [
+            ["--followers", "0"],
+            ["--runs", "-1"],
+            ["--page-size", "x"],
+            ["--backlog", "0"],
+            ["--batch-size", "0"],
+        ] {
             assert!(parse(&line).is_err(), "{line:?}");
         }
         assert!(parse(&["--unknown"]).is_err());

@@ -7,6 +7,7 @@ use crate::limits::{IdempotencyKey, RateLimit};
 use crate::ports::{Admission, IdempotencyKeys, IdempotentPost, RateLimiter, Tweets, Users};
 use crate::service::{DomainError, DomainResult, Missing};
 use crate::tweet::{NewTweet, Tweet};
+use crate::user::User;
 use crate::values::{Timestamp, UserId};
 
 /// How long an idempotency key is honoured.
@@ -24,24 +25,33 @@ pub struct Poster<'a, U, T, K, R> {
 impl<U: Users, T: Tweets, K: IdempotencyKeys, R: RateLimiter> Poster<'_, U, T, K, R> {
     /// Post `new` as `author`. Under an idempotency key, a retry with the same text returns the
     /// first tweet and posts nothing new (even when the two race); another text is a conflict.
+    ///
+    /// The lookups a post needs do not depend on each other, so they go out together: the
+    /// profile with the rate limit, or, under a key, the profile with the key (the limit waits
+    /// for the key, because a replay must not count against it).
     pub async fn post(
         &self,
         author: &UserId,
         new: NewTweet,
         key: Option<&IdempotencyKey>,
     ) -> DomainResult<Tweet> {
-        let profile = self.users.get(author).await?.ok_or(DomainError::NotFound(Missing::CallerProfile))?;
-        if let Some(key) = key
-            && let Some(earlier) = self.keys.get(author, key).await?
-        {
+        let Some(key) = key else {
+            // Both answers awaited, then the profile checked first: a caller without one gets 404
+            // whatever the limiter said.
+            let (profile, admitted) = futures::future::join(self.profile(author), self.admit(author)).await;
+            let profile = profile?;
+            admitted?;
+            let tweet = Tweet::compose(&profile, new);
+            self.tweets.create(&tweet).await?;
+            return Ok(tweet);
+        };
+        let earlier = async { Ok(self.keys.get(author, key).await?) };
+        let (profile, earlier) = futures::future::try_join(self.profile(author), earlier).await?;
+        if let Some(earlier) = earlier {
             return self.replay(author, key, earlier, &new).await;
         }
         self.admit(author).await?;
         let tweet = Tweet::compose(&profile, new);
-        let Some(key) = key else {
-            self.tweets.create(&tweet).await?;
-            return Ok(tweet);
-        };
         let expires_at =
             Timestamp::from_unix_millis(Timestamp::now().unix_millis() + IDEMPOTENCY_TTL.as_millis() as u64);
         let claim = IdempotentPost { tweet, completed: false, expires_at };
@@ -51,6 +61,11 @@ impl<U: Users, T: Tweets, K: IdempotencyKeys, R: RateLimiter> Poster<'_, U, T, K
             Some(earlier) => self.replay(author, key, earlier, &new).await,
             None => self.finish(author, key, claim.tweet).await,
         }
+    }
+
+    /// The author's profile: a post needs its username and display name.
+    async fn profile(&self, author: &UserId) -> DomainResult<User> {
+        self.users.get(author).await?.ok_or(DomainError::NotFound(Missing::CallerProfile))
     }
 
     /// Answer a repeated key: the same tweet for the same text, a conflict for another.
