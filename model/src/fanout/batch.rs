@@ -85,10 +85,20 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
                 _ => None,
             })
             .collect();
-        let authors = distinct(posted.iter().map(|t| &t.author_id));
+        let posters = distinct(posted.iter().map(|t| &t.author_id));
         let bodies: Vec<Tweet> = posted.iter().map(|t| (*t).clone()).collect();
-        let bodies = self.cache.put_tweets(&bodies);
-        let ((), celebrities) = futures::future::try_join(bodies, self.celebrities(&authors)).await?;
+        // Independent reads and writes at once: the bodies, whether each poster is fanned out,
+        // and every tweet author's first follower page (a celebrity's is read for nothing, one
+        // query, to save the wave a round trip).
+        let authors = distinct(events.iter().filter_map(tweet_author));
+        let reads: Vec<_> = authors.iter().map(|author| self.first_page(author)).collect();
+        let ((), celebrities, pages) = futures::future::try_join3(
+            self.cache.put_tweets(&bodies),
+            self.celebrities(&posters),
+            bounded(reads),
+        )
+        .await?;
+        let pages: HashMap<&UserId, Vec<UserId>> = pages.into_iter().collect();
 
         let mut report = WaveReport { followers: vec![0; events.len()], ..WaveReport::default() };
         let mut shared = Vec::new();
@@ -107,7 +117,8 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             }
         }
         let ((together, cached), apart) =
-            futures::future::try_join(self.apply_shared(&shared), self.apply_alone(events, &alone)).await?;
+            futures::future::try_join(self.apply_shared(&shared, &pages), self.apply_alone(events, &alone))
+                .await?;
         report.cached_entries = cached;
         for (position, one) in together.into_iter().chain(apart) {
             report.followers[position] = one.followers;
@@ -130,14 +141,14 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             .collect())
     }
 
-    /// Posts and deletes whose authors' followers fit in one page share their writes; the others
-    /// (large fan-outs) stream their pages on their own. Also returns the entries cached by the
-    /// shared writes, which the cache counts for all of them together.
-    async fn apply_shared(&self, changes: &[Shared<'_>]) -> StoreResult<(Vec<(usize, FanoutReport)>, usize)> {
-        let authors = distinct(changes.iter().map(|c| c.author));
-        let reads: Vec<_> = authors.iter().map(|author| self.first_page(author)).collect();
-        let pages: HashMap<&UserId, Vec<UserId>> = bounded(reads).await?.into_iter().collect();
-
+    /// Posts and deletes whose authors' followers fit in one page (`pages`: each author's first)
+    /// share their writes; the others (large fan-outs) stream their pages on their own. Also
+    /// returns the entries cached by the shared writes, which the cache counts all together.
+    async fn apply_shared(
+        &self,
+        changes: &[Shared<'_>],
+        pages: &HashMap<&UserId, Vec<UserId>>,
+    ) -> StoreResult<(Vec<(usize, FanoutReport)>, usize)> {
         let mut done = Vec::with_capacity(changes.len());
         let (mut inserts, mut removes, mut deleted, mut large) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -227,6 +238,15 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
 /// Run `futures`, `IN_FLIGHT` at a time; the first error ends the run.
 async fn bounded<O>(futures: Vec<impl Future<Output = StoreResult<O>>>) -> StoreResult<Vec<O>> {
     stream::iter(futures).buffer_unordered(IN_FLIGHT).try_collect().await
+}
+
+/// The author of a posted or deleted tweet.
+fn tweet_author(event: &TimelineEvent) -> Option<&UserId> {
+    match event {
+        TimelineEvent::TweetPosted(tweet) => Some(&tweet.author_id),
+        TimelineEvent::TweetDeleted { author_id, .. } => Some(author_id),
+        _ => None,
+    }
 }
 
 /// Each value once, in order of first appearance.
