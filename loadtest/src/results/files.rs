@@ -7,7 +7,9 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::Scenario;
-use super::formats::{BurstFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results};
+use super::formats::{
+    BurstFigures, CapFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results,
+};
 
 /// A file that could not be read, or does not hold what its format says.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,7 @@ pub struct RunResults {
     pub read: Option<Results<ReadFigures>>,
     pub mix: Option<Results<MixFigures>>,
     pub burst: Option<Results<BurstFigures>>,
+    pub cap: Option<Results<CapFigures>>,
     pub fanout: Option<Results<FanoutFigures>>,
     pub lag: Option<Results<LagFigures>>,
 }
@@ -62,6 +65,7 @@ impl RunResults {
             read: load(dir, run)?,
             mix: load(dir, run)?,
             burst: load(dir, run)?,
+            cap: load(dir, run)?,
             fanout: load(dir, run)?,
             lag: load(dir, run)?,
         })
@@ -72,6 +76,7 @@ impl RunResults {
             Scenario::Read => self.read.is_some(),
             Scenario::Mix => self.mix.is_some(),
             Scenario::Burst => self.burst.is_some(),
+            Scenario::Cap => self.cap.is_some(),
             Scenario::Fanout => self.fanout.is_some(),
             Scenario::Lag => self.lag.is_some(),
         }
@@ -94,6 +99,7 @@ mod tests {
         );
         assert_eq!(results.mix.unwrap().figures.knee_rate, Some(400.0));
         assert!(!results.burst.unwrap().thresholds_ok);
+        assert_eq!(results.cap.unwrap().figures.settled_ms, Some(640.0));
     }
 
     #[test]

@@ -148,6 +148,40 @@ impl Figures for BurstFigures {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct CapFigures {
+    pub posts: u64,
+    pub post_rate: f64,
+    /// The timeline length expected: the service's `TIMELINE_CAP`.
+    pub cap: u64,
+    pub followers: u64,
+    /// Followers whose timeline was exactly the author's newest `cap` tweets in the last read.
+    pub exact: u64,
+    /// From the last 201 until every timeline was exact; present but null when never.
+    #[serde(deserialize_with = "required_nullable")]
+    pub settled_ms: Option<f64>,
+    /// From the last 201 to the first full read: the resolution of `settled_ms`.
+    pub first_check_ms: f64,
+}
+
+impl Figures for CapFigures {
+    const SCENARIO: Scenario = Scenario::Cap;
+
+    /// `settled_ms` says that every follower was exact: the two must agree.
+    fn validate(&self) -> Result<(), String> {
+        let (exact, followers) = (self.exact, self.followers);
+        match self.settled_ms {
+            _ if followers == 0 => Err("followers is 0: nothing was checked".to_owned()),
+            _ if exact > followers => Err(format!("exact {exact} is more than followers {followers}")),
+            Some(_) if exact < followers => {
+                Err(format!("settled_ms is set but only {exact} of {followers} followers were exact"))
+            }
+            None if exact == followers => Err("settled_ms is null but every follower was exact".to_owned()),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct FanoutFigures {
     pub authors: Vec<FanoutAuthor>,
 }
@@ -282,6 +316,28 @@ mod tests {
         assert_eq!(empty.unwrap_err(), "`figures`: lag_quantiles is empty");
         let zero = r#"{"authors":[{"followers":0,"sampled":0,"first_ms":1,"all_ms":1,"missed":0}]}"#;
         assert!(parse::<FanoutFigures>(&file("fanout", zero)).unwrap_err().contains("followers count is 0"));
+    }
+
+    fn cap(exact: u64, settled_ms: &str) -> Result<Results<CapFigures>, String> {
+        let figures = format!(
+            r#"{{"posts":820,"post_rate":300,"cap":800,"followers":3,"exact":{exact},
+                 "settled_ms":{settled_ms},"first_check_ms":90}}"#
+        );
+        parse::<CapFigures>(&file("cap", &figures))
+    }
+
+    #[test]
+    fn a_cap_file_says_whether_every_timeline_settled() {
+        assert_eq!(cap(3, "640").unwrap().figures.settled_ms, Some(640.0));
+        assert_eq!(cap(2, "null").unwrap().figures.settled_ms, None);
+        let missing = parse::<CapFigures>(&file(
+            "cap",
+            r#"{"posts":1,"post_rate":1,"cap":800,"followers":3,"exact":0,"first_check_ms":1}"#,
+        ));
+        assert!(missing.unwrap_err().contains("missing field `settled_ms`"));
+        assert!(cap(2, "640").unwrap_err().contains("only 2 of 3 followers were exact"));
+        assert!(cap(3, "null").unwrap_err().contains("settled_ms is null but every follower was exact"));
+        assert!(cap(4, "640").unwrap_err().contains("exact 4 is more than followers 3"));
     }
 
     #[test]

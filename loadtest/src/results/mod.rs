@@ -29,13 +29,14 @@ pub enum Scenario {
     Read,
     Mix,
     Burst,
+    Cap,
     Fanout,
     Lag,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] =
-        [Scenario::Read, Scenario::Mix, Scenario::Burst, Scenario::Fanout, Scenario::Lag];
+    pub const ALL: [Scenario; 6] =
+        [Scenario::Read, Scenario::Mix, Scenario::Burst, Scenario::Cap, Scenario::Fanout, Scenario::Lag];
 
     /// The name in file names and in the files' `scenario` key.
     pub fn name(self) -> &'static str {
@@ -43,6 +44,7 @@ impl Scenario {
             Scenario::Read => "read",
             Scenario::Mix => "mix",
             Scenario::Burst => "burst",
+            Scenario::Cap => "cap",
             Scenario::Fanout => "fanout",
             Scenario::Lag => "lag",
         }

@@ -80,7 +80,8 @@ pub fn plot_all(results: &RunResults, out: &Path) -> Result<Plotted, PlotError> 
             Scenario::Burst => {
                 results.burst.as_ref().map(|burst| burst_lag(burst, results.lag.as_ref(), run, &path))
             }
-            Scenario::Lag => None,
+            // lag is drawn beside burst; cap's figures are a table row, nothing to plot
+            Scenario::Lag | Scenario::Cap => None,
         };
         match drawn {
             None => plotted.skipped.push((file, scenario)),
@@ -468,6 +469,18 @@ mod tests {
         mix.figures.steps.iter_mut().for_each(|step| step.within_slo = true);
         plot_all(&results, &out.0).unwrap();
         assert!(svg(&out.0, "mix.svg").contains("no knee: within the SLO at every step, up to 1600 req/s"));
+    }
+
+    #[test]
+    fn a_cap_run_alone_draws_nothing() {
+        let out = TempDir::new("plots-cap");
+        let mut results = RunResults::load(&fixtures::dir(), fixtures::RUN).unwrap();
+        (results.read, results.mix, results.burst, results.fanout, results.lag) =
+            (None, None, None, None, None);
+        let plotted = plot_all(&results, &out.0).unwrap();
+        assert!(plotted.written.is_empty());
+        assert_eq!(plotted.skipped.len(), PLOTS.len());
+        assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
     }
 
     #[test]

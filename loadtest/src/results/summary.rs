@@ -3,7 +3,9 @@
 //! thresholds failed says that first, so a glance at the summary cannot miss either.
 
 use super::files::RunResults;
-use super::formats::{BurstFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results};
+use super::formats::{
+    BurstFigures, CapFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results,
+};
 use super::knee::Knee;
 use super::machine::Machine;
 use super::{Scenario, number};
@@ -20,6 +22,7 @@ pub fn render(results: &RunResults, machine: Option<&Machine>) -> String {
             Scenario::Read => section(&mut out, &results.run, results.read.as_ref(), read),
             Scenario::Mix => section(&mut out, &results.run, results.mix.as_ref(), mix),
             Scenario::Burst => section(&mut out, &results.run, results.burst.as_ref(), burst),
+            Scenario::Cap => section(&mut out, &results.run, results.cap.as_ref(), cap),
             Scenario::Fanout => section(&mut out, &results.run, results.fanout.as_ref(), fanout),
             Scenario::Lag => section(&mut out, &results.run, results.lag.as_ref(), lag),
         }
@@ -127,6 +130,26 @@ fn burst(out: &mut Markdown, figures: &BurstFigures) {
     out.table(&headers, vec![row.collect()]);
 }
 
+/// A timeline that never settled reads "never" in bold, like a step outside the mix's SLO.
+fn cap(out: &mut Markdown, figures: &CapFigures) {
+    let headers = [
+        "posts",
+        "post rate (/s)",
+        "cap",
+        "followers",
+        "exact",
+        "settled after last 201 (ms)",
+        "first full read (ms)",
+    ];
+    let settled = figures.settled_ms.map_or_else(|| "**never**".to_owned(), number);
+    let counts = [figures.cap, figures.followers, figures.exact].map(|count| count.to_string());
+    let row = [figures.posts.to_string(), number(figures.post_rate)]
+        .into_iter()
+        .chain(counts)
+        .chain([settled, number(figures.first_check_ms)]);
+    out.table(&headers, vec![row.collect()]);
+}
+
 fn fanout(out: &mut Markdown, figures: &FanoutFigures) {
     let headers = ["followers", "sampled", "first timeline (ms)", "all sampled (ms)", "missed"];
     let rows = figures
@@ -219,6 +242,7 @@ mod tests {
             "## read",
             "## mix",
             "## burst",
+            "## cap",
             "## fanout",
             "## lag",
         ];
@@ -234,6 +258,7 @@ mod tests {
         assert!(summary.contains("**knee at 400 req/s** (p99 SLO 200 ms, steps of 30 s)."), "{summary}");
         assert!(summary.contains("| 800 | 611 | 48 | 412 | 2.50 | **no** |"), "{summary}");
         assert!(summary.contains("| 2000 | 400 | 81.6 | 330 | 454 | 1250 | 0 |"), "{summary}");
+        assert!(summary.contains("| 820 | 312 | 800 | 3 | 3 | 640 | 85 |"), "{summary}");
         assert!(summary.contains("| 10000 | 20 | 15.8 | 910 | 1 |"), "{summary}");
         assert!(summary.contains("| 5 | 600 | 35.2 | 71.9 | 118 | 201 | 0 |"), "{summary}");
     }
@@ -242,9 +267,18 @@ mod tests {
     fn failed_thresholds_are_said_once_where_they_failed() {
         let summary = fixture_summary();
         assert_eq!(summary.matches("**Thresholds failed**").count(), 1);
-        let burst = &summary[summary.find("## burst").unwrap()..summary.find("## fanout").unwrap()];
+        let burst = &summary[summary.find("## burst").unwrap()..summary.find("## cap").unwrap()];
         assert!(burst.contains("**Thresholds failed**"));
         assert!(burst.contains("Thresholds: `fanout_lag_ms`: `p(99)<300`."), "{burst}");
+    }
+
+    #[test]
+    fn a_cap_that_never_settled_says_so() {
+        let mut results = RunResults::load(&fixtures::dir(), fixtures::RUN).unwrap();
+        let cap = results.cap.as_mut().unwrap();
+        (cap.figures.exact, cap.figures.settled_ms) = (1, None);
+        let summary = render(&results, None);
+        assert!(summary.contains("| 820 | 312 | 800 | 3 | 1 | **never** | 85 |"), "{summary}");
     }
 
     #[test]
