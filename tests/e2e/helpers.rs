@@ -1,5 +1,6 @@
 //! `spawn_app` and the HTTP helpers the tests share.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -107,11 +108,17 @@ pub async fn spawn_app_in(
         api: ApiSettings { post_limit, ..api_settings(store) },
         http_addr: ([127, 0, 0, 1], 0).into(),
         jwt_secret: Secret::new(SECRET),
+        checkpoint_dir: checkpoint_dir(&prefix),
     };
     let service = start(&settings)
         .await
         .expect("the service starts (are DynamoDB Local and Redis running? `make services`)");
     TestApp { api: Client::new(&format!("http://{}", service.addr)), service, prefix, redis }
+}
+
+/// The stream poller's checkpoint directory of the tables of `prefix`, one per test.
+pub fn checkpoint_dir(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("timeline-e2e-{prefix}checkpoints"))
 }
 
 impl Drop for TestApp {
