@@ -2,9 +2,9 @@
 //! poller that stands in for the Lambda event source mapping. `make dev` runs it through the
 //! `timeline-local` binary; the end-to-end tests start one per test with their own tables.
 //!
-//! - this file: [`start`] a [`LocalService`] from [`LocalSettings`].
+//! - this file: [`start`] a [`LocalService`] from [`LocalSettings`], and [`LocalService::shutdown`].
 //! - [`poller`]: DynamoDB Local's streams, read as the event source mapping would, handed to
-//!   the fan-out Lambda's handler.
+//!   the fan-out Lambda's handler, with checkpoints so that a restart resumes where it stopped.
 //! - [`tokens`]: local HS256 bearer tokens, checked here as API Gateway checks them in AWS.
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
@@ -13,15 +13,21 @@ pub mod poller;
 pub mod tokens;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use timeline_api::AppState;
 use timeline_fanout::Engine;
 use timeline_model::ports::StoreError;
 use timeline_store::{Dynamo, LocalSettings, RedisCache, Streams};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::poller::Poller;
+use crate::poller::checkpoint::CheckpointError;
 use crate::tokens::LocalTokens;
+
+/// How long a graceful shutdown may take before what is left is aborted.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,18 +35,42 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the stream poller's checkpoints cannot be used")]
+    Checkpoints(#[from] CheckpointError),
 }
 
-/// A running local service: the API on `addr` and the stream poller. Dropping it stops both.
+/// A graceful shutdown that did not finish within [`SHUTDOWN_GRACE`].
+#[derive(Debug, thiserror::Error)]
+#[error("the service did not stop within {} s", SHUTDOWN_GRACE.as_secs())]
+pub struct ShutdownTimedOut;
+
+/// A running local service: the API on `addr` and the stream poller. [`Self::shutdown`] stops
+/// it gracefully; dropping it aborts both at once.
 pub struct LocalService {
     pub addr: SocketAddr,
     pub state: AppState,
+    stopping: CancellationToken,
     server: JoinHandle<()>,
     poller: JoinHandle<()>,
 }
 
 impl LocalService {
-    /// Stop serving and polling (also done on drop).
+    /// Stop accepting connections and finish the requests in flight; let the poller finish
+    /// the batch it is applying and save its checkpoint. Whatever is still running after
+    /// [`SHUTDOWN_GRACE`] is aborted.
+    pub async fn shutdown(mut self) -> Result<(), ShutdownTimedOut> {
+        self.stopping.cancel();
+        let both = async {
+            for (task, handle) in [("server", &mut self.server), ("poller", &mut self.poller)] {
+                if let Err(error) = handle.await {
+                    tracing::error!(task, %error, "ended abnormally");
+                }
+            }
+        };
+        tokio::time::timeout(SHUTDOWN_GRACE, both).await.map_err(|_| ShutdownTimedOut)
+    }
+
+    /// Abort serving and polling at once, mid-request and mid-batch (also done on drop).
     pub fn stop(&self) {
         self.server.abort();
         self.poller.abort();
@@ -59,19 +89,22 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
     let dynamo = Dynamo::connect(store).await;
     let cache = RedisCache::connect(store).await?;
     dynamo.create_tables(Streams::On).await?;
+    let engine = Engine::new(dynamo.clone(), cache.clone(), store.fanout_threshold);
+    let poller = Poller::new(store, &settings.checkpoint_dir, dynamo.clone(), engine).await?;
     let bind_error = |source| StartError::Bind { addr: settings.http_addr, source };
     let listener = tokio::net::TcpListener::bind(settings.http_addr).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
 
     let authenticator = LocalTokens::authenticator(settings.jwt_secret.expose());
-    let state = AppState::new(dynamo.clone(), cache.clone(), authenticator, &settings.api);
+    let state = AppState::new(dynamo, cache, authenticator, &settings.api);
     let app = timeline_api::router(state.clone());
+    let stopping = CancellationToken::new();
+    let server_stopping = stopping.clone().cancelled_owned();
     let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(server_stopping).await {
             tracing::error!(%error, "local server stopped");
         }
     });
-    let engine = Engine::new(dynamo.clone(), cache, store.fanout_threshold);
-    let poller = tokio::spawn(Poller::new(store, dynamo, engine).await.run());
-    Ok(LocalService { addr, state, server, poller })
+    let poller = tokio::spawn(poller.run(stopping.clone()));
+    Ok(LocalService { addr, state, stopping, server, poller })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use timeline_service::{start, tokens};
 use timeline_store::{Dynamo, Environment, LocalSettings, Streams};
+use tokio::signal::unix::{SignalKind, signal};
 
 /// How often the local server writes its metrics (EMF JSON lines, as the Lambdas do) to stdout.
 const METRICS_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -77,11 +78,31 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
     println!("timeline service listening on http://{}", service.addr);
     println!("tables prefixed {:?}; stream poller running", settings.api.store.table_prefix);
     println!("tokens are HS256, signed with {secret_note}; mint one with: make token USER=alice");
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => println!("stopping"),
-        Err(error) => eprintln!("cannot wait for Ctrl-C: {error}"),
+    match stop_requested().await {
+        Ok(signal) => {
+            println!("{signal}: stopping (requests in flight and the batch being applied finish first)")
+        }
+        Err(error) => eprintln!("cannot wait for Ctrl-C or SIGTERM: {error}"),
     }
-    ExitCode::SUCCESS
+    match service.shutdown().await {
+        Ok(()) => {
+            println!("stopped; the stream poller resumes from its checkpoints on the next start");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{error}; exiting anyway (the poller replays its last batch on the next start)");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Wait for Ctrl-C (SIGINT) or SIGTERM (what scripts and process managers send); returns which.
+async fn stop_requested() -> std::io::Result<&'static str> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "Ctrl-C"),
+        _ = terminate.recv() => Ok("SIGTERM"),
+    }
 }
 
 fn fail(error: &dyn std::error::Error) -> ExitCode {

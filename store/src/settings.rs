@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use timeline_model::limits::RateLimit;
 
@@ -39,6 +40,7 @@ const CURSOR_SECRET: &str = "TIMELINE_CURSOR_SECRET";
 const CORS_ALLOW_ORIGIN: &str = "TIMELINE_CORS_ALLOW_ORIGIN";
 const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
 const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
+const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
 
 /// The secret local tokens (and, locally, cursors) are signed with when none is set. It is
 /// public, so only the local runner may fall back to it.
@@ -91,6 +93,11 @@ pub const VARIABLES: &[Variable] = &[
         name: JWT_SECRET,
         default: "`timeline-local-dev-secret`",
         meaning: "HS256 secret of local tokens (the local server only; API Gateway checks tokens in AWS)",
+    },
+    Variable {
+        name: CHECKPOINT_DIR,
+        default: "`.local/checkpoints`",
+        meaning: "where the local stream poller keeps its place in each shard; delete it to replay the streams",
     },
 ];
 
@@ -273,16 +280,21 @@ fn jwt_secret(env: &Environment) -> Result<Secret, SettingError> {
     Ok(env.secret(JWT_SECRET, 1)?.unwrap_or_else(|| Secret(DEV_JWT_SECRET.to_owned())))
 }
 
-/// The local runner: the API's settings plus where it listens and how it checks tokens.
+/// The local runner: the API's settings plus where it listens, how it checks tokens and where
+/// its stream poller keeps its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalSettings {
     pub api: ApiSettings,
     pub http_addr: SocketAddr,
     /// HS256 key of local tokens (API Gateway checks tokens in AWS).
     pub jwt_secret: Secret,
+    /// Where the stream poller keeps its checkpoints: one file per streamed table.
+    pub checkpoint_dir: PathBuf,
 }
 
 impl LocalSettings {
+    pub const DEFAULT_CHECKPOINT_DIR: &str = ".local/checkpoints";
+
     /// Whether tokens are signed with the development secret, which is published in this
     /// repository (the server says so at start-up).
     pub fn uses_dev_jwt_secret(&self) -> bool {
@@ -298,6 +310,11 @@ impl LocalSettings {
                 |raw| raw.parse().map_err(|_| "an IP address and port, e.g. 127.0.0.1:3000".to_owned()),
             )?,
             jwt_secret: jwt_secret(env)?,
+            checkpoint_dir: env.parse(
+                CHECKPOINT_DIR,
+                || PathBuf::from(Self::DEFAULT_CHECKPOINT_DIR),
+                |raw| Ok(PathBuf::from(raw)),
+            )?,
         })
     }
 }
@@ -374,6 +391,7 @@ mod tests {
         assert_eq!(settings.api.cursor_secret.expose(), DEV_JWT_SECRET);
         assert!(settings.uses_dev_jwt_secret());
         assert_eq!(settings.api.cors_allow_origin, None);
+        assert_eq!(settings.checkpoint_dir, PathBuf::from(".local/checkpoints"));
     }
 
     #[test]
@@ -460,6 +478,7 @@ mod tests {
             (TABLE_PREFIX, "stack-1."),
             (REDIS_URL, "rediss://cache.example.com:6379"),
             (DYNAMODB_ENDPOINT, ""),
+            (CHECKPOINT_DIR, "/tmp/timeline checkpoints"),
         ]))
         .unwrap();
         let store = &settings.api.store;
@@ -469,6 +488,7 @@ mod tests {
         assert_eq!(store.dynamodb_endpoint.as_deref(), Some(DEFAULT_DYNAMODB_ENDPOINT), "empty is unset");
         assert_eq!(settings.api.post_limit, None);
         assert_eq!(settings.http_addr.port(), 0);
+        assert_eq!(settings.checkpoint_dir, PathBuf::from("/tmp/timeline checkpoints"));
     }
 
     #[test]

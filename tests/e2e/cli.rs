@@ -1,14 +1,15 @@
 //! The `timeline-local` binary as an operator types it: `make dev` runs `serve`, `make token`
 //! runs `token`. These run the built binary, not the library behind it.
 
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::ChildStdout;
 
-use crate::helpers::{Redis, SECRET, spawn_app, store_settings, unique_prefix, unique_user};
+use crate::helpers::{Client, Leftovers, SECRET, checkpoint_dir, spawn_app, unique_prefix, unique_user};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_timeline-local");
 
@@ -57,27 +58,9 @@ async fn a_minted_token_is_accepted_by_the_server() {
 #[tokio::test]
 async fn serve_answers_fans_out_through_its_poller_and_stops_on_ctrl_c() {
     let prefix = unique_prefix();
-    let mut child = tokio::process::Command::from(local(
-        &["serve"],
-        &[
-            ("TIMELINE_TABLE_PREFIX", &prefix),
-            ("TIMELINE_HTTP_ADDR", "127.0.0.1:0"),
-            ("TIMELINE_POST_LIMIT", "off"),
-        ],
-    ))
-    .stdout(Stdio::piped())
-    .kill_on_drop(true)
-    .spawn()
-    .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
-        let line = line.expect("serve printed where it listens before closing its output");
-        if let Some(url) = line.strip_prefix("timeline service listening on ") {
-            break url.to_owned();
-        }
-    };
-    let client = crate::helpers::Client::new(&base);
+    let _leftovers = Leftovers::of(&prefix);
+    let server = Served::start(&prefix).await;
+    let client = &server.client;
     assert_eq!(client.call(Method::GET, "/health", None, None).await.status, StatusCode::OK);
     let (ann, bob) = (client.user("ann").await, client.user("bob").await);
     client.follow(&bob, &ann).await;
@@ -85,13 +68,52 @@ async fn serve_answers_fans_out_through_its_poller_and_stops_on_ctrl_c() {
     let seen = client.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
     assert_eq!(seen, vec![tweet]);
 
-    let interrupted = Command::new("kill").args(["-INT", &child.id().unwrap().to_string()]).status().unwrap();
-    assert!(interrupted.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    let status = server.interrupt().await;
     assert!(status.success(), "{status}");
-    timeline_store::Dynamo::connect(&store_settings(&prefix, Redis::Standalone))
-        .await
-        .delete_tables()
-        .await
-        .unwrap();
+}
+
+/// `timeline-local serve` running as a child process on the tables of a prefix, with its
+/// checkpoints in that prefix's directory.
+pub struct Served {
+    pub client: Client,
+    child: tokio::process::Child,
+    /// Held open: the server prints as it stops, and a closed pipe would fail its writes.
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Served {
+    /// Start it and wait until it says where it listens.
+    pub async fn start(prefix: &str) -> Self {
+        let checkpoint_dir = checkpoint_dir(prefix);
+        let vars = [
+            ("TIMELINE_TABLE_PREFIX", prefix),
+            ("TIMELINE_HTTP_ADDR", "127.0.0.1:0"),
+            ("TIMELINE_POST_LIMIT", "off"),
+            ("TIMELINE_CHECKPOINT_DIR", checkpoint_dir.to_str().expect("a UTF-8 temporary directory")),
+        ];
+        let mut child = tokio::process::Command::from(local(&["serve"], &vars))
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line =
+                tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
+            let line = line.expect("serve printed where it listens before closing its output");
+            if let Some(url) = line.strip_prefix("timeline service listening on ") {
+                break url.to_owned();
+            }
+        };
+        Self { client: Client::new(&base), child, _stdout: lines }
+    }
+
+    /// Send SIGINT, as Ctrl-C does, and wait for the exit (at most 10 s).
+    pub async fn interrupt(mut self) -> ExitStatus {
+        let pid = self.child.id().expect("still running").to_string();
+        let interrupted = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(interrupted.success());
+        let exited = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+        exited.expect("it exits within 10 s of SIGINT").unwrap()
+    }
 }

@@ -1,5 +1,6 @@
 //! `spawn_app` and the HTTP helpers the tests share.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -18,6 +19,18 @@ pub struct TestApp {
     pub service: LocalService,
     pub prefix: String,
     pub redis: Redis,
+    /// What it was started with: [`TestApp::shut_down`] keeps it to start it again.
+    pub settings: LocalSettings,
+    /// Last: fields drop in order, so the service is stopped before its tables are deleted.
+    leftovers: Leftovers,
+}
+
+/// A service shut down gracefully; its tables and checkpoints are kept for [`Self::start`].
+pub struct StoppedApp {
+    pub settings: LocalSettings,
+    pub prefix: String,
+    pub redis: Redis,
+    leftovers: Leftovers,
 }
 
 /// HTTP calls to a server at `base`: one started in-process, or a `timeline-local` binary.
@@ -103,24 +116,63 @@ pub async fn spawn_app_in(
         tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
     });
     let store = StoreSettings { fanout_threshold, ..store_settings(&prefix, redis) };
+    let checkpoint_dir = checkpoint_dir(&prefix);
     let settings = LocalSettings {
-        api: ApiSettings { post_limit, ..api_settings(store) },
+        api: ApiSettings { post_limit, ..api_settings(store.clone()) },
         http_addr: ([127, 0, 0, 1], 0).into(),
         jwt_secret: Secret::new(SECRET),
+        checkpoint_dir: checkpoint_dir.clone(),
     };
-    let service = start(&settings)
-        .await
-        .expect("the service starts (are DynamoDB Local and Redis running? `make services`)");
-    TestApp { api: Client::new(&format!("http://{}", service.addr)), service, prefix, redis }
+    let stopped = StoppedApp { settings, prefix, redis, leftovers: Leftovers { store, checkpoint_dir } };
+    stopped.start().await
 }
 
-impl Drop for TestApp {
-    /// Stop the service, then delete the test's tables: DynamoDB Local slows down as tables and
-    /// streams pile up over a run. The test's runtime is ending, so the deletes run on a runtime
-    /// (and a client: connections belong to a runtime) of their own.
+/// The stream poller's checkpoint directory of the tables of `prefix`, one per test.
+pub fn checkpoint_dir(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("timeline-e2e-{prefix}checkpoints"))
+}
+
+impl TestApp {
+    /// Shut the service down as Ctrl-C does: requests in flight and the batch being applied
+    /// finish, and the poller saves its checkpoints.
+    pub async fn shut_down(self) -> StoppedApp {
+        let TestApp { service, settings, prefix, redis, leftovers, .. } = self;
+        service.shutdown().await.expect("the service stops within its grace period");
+        StoppedApp { settings, prefix, redis, leftovers }
+    }
+}
+
+impl StoppedApp {
+    /// Start the service (again) on these tables and checkpoints.
+    pub async fn start(self) -> TestApp {
+        let StoppedApp { settings, prefix, redis, leftovers } = self;
+        let service = start(&settings)
+            .await
+            .expect("the service starts (are DynamoDB Local and Redis running? `make services`)");
+        let api = Client::new(&format!("http://{}", service.addr));
+        TestApp { api, service, prefix, redis, settings, leftovers }
+    }
+}
+
+/// A test's tables and checkpoint directory, deleted when it ends: DynamoDB Local slows down as
+/// tables and streams pile up over a run.
+pub struct Leftovers {
+    store: StoreSettings,
+    checkpoint_dir: PathBuf,
+}
+
+impl Leftovers {
+    /// The tables and checkpoints of `prefix` (a test that runs the binary itself).
+    pub fn of(prefix: &str) -> Self {
+        Self { store: store_settings(prefix, Redis::Standalone), checkpoint_dir: checkpoint_dir(prefix) }
+    }
+}
+
+impl Drop for Leftovers {
+    /// The test's runtime is ending, so the deletes run on a runtime (and a client: connections
+    /// belong to a runtime) of their own.
     fn drop(&mut self) {
-        self.service.stop();
-        let settings = store_settings(&self.prefix, self.redis);
+        let settings = self.store.clone();
         let cleanup = std::thread::spawn(move || {
             let runtime =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
@@ -131,6 +183,7 @@ impl Drop for TestApp {
             });
         });
         let _ = cleanup.join();
+        let _ = std::fs::remove_dir_all(&self.checkpoint_dir);
     }
 }
 

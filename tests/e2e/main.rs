@@ -9,6 +9,7 @@ mod bulk;
 mod cli;
 mod errors;
 mod fanout;
+mod poller;
 mod robustness;
 mod routes;
 mod timeline;
