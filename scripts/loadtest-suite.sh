@@ -81,6 +81,8 @@ export TIMELINE_FANOUT_THRESHOLD="$THRESHOLD"
 export TIMELINE_TABLE_PREFIX="suite-"
 export TIMELINE_POST_LIMIT=off
 export TIMELINE_HTTP_ADDR="127.0.0.1:$HTTP_PORT"
+# The poller's place in each shard belongs to this run's tables, not to `make dev`'s.
+export TIMELINE_CHECKPOINT_DIR="$WORK_DIR/checkpoints"
 BASE_URL="http://$TIMELINE_HTTP_ADDR"
 SEED_FILE="$WORK_DIR/seed.json"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/$([[ $PROFILE == dev ]] && echo debug || echo "$PROFILE")"
@@ -217,6 +219,8 @@ report() {
     "$results" summary --results "$RESULTS_DIR" --run "$RUN" --machine "$RESULTS_DIR/$RUN-machine.txt"
     printf '\n## Yardstick: the fresh store, before the scenarios (timeline-bench)\n\n```\n'
     grep -v '^{' "$RESULTS_DIR/$RUN-store.txt"
+    printf '```\n\n## Yardstick: the fan-out handler working off a backlog (timeline-bench --backlog)\n\n```\n'
+    grep -v '^{' "$RESULTS_DIR/$RUN-backlog.txt"
     printf '```\n'
   } >"$RESULTS_DIR/$RUN-summary.md"
   mkdir -p "$PLOTS_DIR"
