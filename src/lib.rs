@@ -108,3 +108,16 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
     let poller = tokio::spawn(poller.run(stopping.clone()));
     Ok(LocalService { addr, state, stopping, server, poller })
 }
+
+/// An error and its causes on one line, for a log field or a tool's last word (SDK errors keep
+/// the useful part in their sources).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}

@@ -29,7 +29,7 @@
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  MAX_FAILED, fmt, num, postTweet, results, role, round, RUN, seconds, stat, thresholds,
+  MAX_FAILED, fmt, num, postingOver, postTweet, results, role, round, RUN, seconds, stat, thresholds,
   trendStats, pStat,
 } from './lib.js';
 import { WATCH_TIMEOUT_S, watch, watcherScenario, setupBurst } from './watchers.js';
@@ -85,12 +85,7 @@ export function post() {
 }
 
 export function watcher(data) {
-  const startedAt = Date.now();
-  const postingDone = () => {
-    const finished = exec.instance.iterationsCompleted + exec.instance.iterationsInterrupted;
-    return finished >= POSTS || Date.now() - startedAt > POST_MAX_S * 1000;
-  };
-  watch(data.cutoffs, postingDone);
+  watch(data.cutoffs, postingOver(POSTS, POST_MAX_S));
 }
 
 export function handleSummary(data) {

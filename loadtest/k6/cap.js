@@ -45,7 +45,7 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  MAX_FAILED, authorTweetsAfter, checkServer, fmt, num, pageItems, postTweet, requireRole, results,
+  MAX_FAILED, authorTweetsAfter, checkServer, fmt, num, pageItems, postingOver, postTweet, requireRole, results,
   role, round, RUN, seconds, sleepMs, stat, thresholds, timelineRequest, trendStats, warmTimelines,
 } from './lib.js';
 
@@ -121,12 +121,8 @@ export function post() {
 }
 
 export function checker(data) {
-  const startedAt = Date.now();
-  const postingOver = () => {
-    const finished = exec.instance.iterationsCompleted + exec.instance.iterationsInterrupted;
-    return finished >= POSTS || Date.now() - startedAt > POST_MAX_S * 1000;
-  };
-  while (!postingOver()) sleepMs(POLL_MS);
+  const over = postingOver(POSTS, POST_MAX_S);
+  while (!over()) sleepMs(POLL_MS);
   const doneAt = Date.now();
   const tags = { role: 'checker' };
   const cutoff = data.before.length > 0 ? data.before[0] : '';

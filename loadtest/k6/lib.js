@@ -369,6 +369,17 @@ export function waitForTweets(userIds, tweetIds, { timeoutMs, pollMs = 50, limit
   return seenAt;
 }
 
+// For a VU that waits on the posters of its test (shared-iterations of `posts`): a test of
+// whether they are done (every iteration completed or interrupted in this instance) or `maxS`
+// seconds have passed since it was made, when posting is cut off anyway.
+export function postingOver(posts, maxS) {
+  const startedAt = Date.now();
+  return () => {
+    const finished = exec.instance.iterationsCompleted + exec.instance.iterationsInterrupted;
+    return finished >= posts || Date.now() - startedAt > maxS * 1000;
+  };
+}
+
 export function sleepMs(ms) {
   if (ms > 0) sleep(ms / 1000);
 }

@@ -20,7 +20,7 @@
 //   lag_seen_wall  = that arrival time (ms since the epoch); its max is the last sighting.
 //   lag_sightings  + 1.
 //
-// Stopping: once posting is over (the scenario's `postingDone()`), a watcher reads from the public
+// Stopping: once posting is over (the scenario's `postingDone()`, lib.js `postingOver`), a watcher reads from the public
 // listing GET /users/{author}/tweets which of its authors' tweets are newer than the cutoff:
 // exactly what was stored, whether or not its 201 reached k6. It stops when each of its followers
 // has seen all of them, or WATCH_TIMEOUT_S after the end of posting; each (follower, tweet) not seen

@@ -21,14 +21,4 @@ use std::error::Error;
 
 pub type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
-/// An error and its sources, on one line (SDK errors keep the useful part in their sources).
-pub fn error_chain(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use timeline_service::error_chain;

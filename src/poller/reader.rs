@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{Position, StreamCheckpoint};
 use super::delivery::{Delivery, REDELIVERY, deliver};
+use crate::error_chain;
 
 /// Pause between reads of an idle shard: short, for sub-second fan-out locally.
 const IDLE_POLL: Duration = Duration::from_millis(50);
@@ -188,16 +189,4 @@ fn classify_iterator_error(error: aws_sdk_dynamodbstreams::Error) -> ReadError {
 
 fn last_sequence(records: &[Record]) -> Option<String> {
     records.last()?.dynamodb.as_ref()?.sequence_number.clone()
-}
-
-/// An error and its causes on one line, for a log field.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
