@@ -29,8 +29,8 @@
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  MAX_FAILED, fmt, num, postingOver, postTweet, results, role, round, RUN, seconds, stat, thresholds,
-  trendStats, pStat,
+  MAX_FAILED, fmt, num, postingOver, posterScenario, postTweet, results, role, round, RUN,
+  seconds, stat, thresholds, trendStats, pStat,
 } from './lib.js';
 import { WATCH_TIMEOUT_S, watch, watcherScenario, setupBurst } from './watchers.js';
 
@@ -51,14 +51,7 @@ if (LAG_P99_MS > 0) slo.lag_ms = [`p(99)<${LAG_P99_MS}`];
 
 export const options = {
   scenarios: {
-    posters: {
-      executor: 'shared-iterations',
-      exec: 'post',
-      vus: VUS,
-      iterations: POSTS,
-      maxDuration: `${POST_MAX_S}s`,
-      tags: { role: 'poster' },
-    },
+    posters: posterScenario(VUS, POSTS, POST_MAX_S),
     watchers: watcherScenario('watcher', POST_MAX_S + WATCH_TIMEOUT_S + 60),
   },
   thresholds: thresholds(slo),

@@ -45,8 +45,9 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  MAX_FAILED, authorTweetsAfter, checkServer, fmt, num, pageItems, postingOver, postTweet, requireRole, results,
-  role, round, RUN, seconds, sleepMs, stat, thresholds, timelineRequest, trendStats, warmTimelines,
+  MAX_FAILED, authorTweetsAfter, checkServer, fmt, num, pageItems, postingOver, posterScenario,
+  postTweet, requireRole, results, role, round, RUN, seconds, sleepMs, stat, thresholds,
+  timelineRequest, trendStats, warmTimelines,
 } from './lib.js';
 
 const POSTS = num('POSTS', 820);
@@ -76,14 +77,7 @@ const slo = {
 
 export const options = {
   scenarios: {
-    posters: {
-      executor: 'shared-iterations',
-      exec: 'post',
-      vus: VUS,
-      iterations: POSTS,
-      maxDuration: `${POST_MAX_S}s`,
-      tags: { role: 'poster' },
-    },
+    posters: posterScenario(VUS, POSTS, POST_MAX_S),
     checker: {
       executor: 'per-vu-iterations',
       exec: 'checker',

@@ -369,6 +369,19 @@ export function waitForTweets(userIds, tweetIds, { timeoutMs, pollMs = 50, limit
   return seenAt;
 }
 
+// The posters of a burst (add to options.scenarios as `posters`): `posts` posts by `vus` VUs,
+// back to back, running the script's `post`, cut off after maxS seconds.
+export function posterScenario(vus, posts, maxS) {
+  return {
+    executor: 'shared-iterations',
+    exec: 'post',
+    vus,
+    iterations: posts,
+    maxDuration: `${maxS}s`,
+    tags: { role: 'poster' },
+  };
+}
+
 // For a VU that waits on the posters of its test (shared-iterations of `posts`): a test of
 // whether they are done (every iteration completed or interrupted in this instance) or `maxS`
 // seconds have passed since it was made, when posting is cut off anyway.
