@@ -119,6 +119,10 @@ pub struct BurstFigures {
     pub lag_p50_ms: f64,
     pub lag_p99_ms: f64,
     pub lag_max_ms: f64,
+    /// The posts' own write, acceptance to 201 (part of the lag); absent from runs before it
+    /// was measured.
+    #[serde(default)]
+    pub write_p99_ms: Option<f64>,
     pub drain_ms: f64,
     pub missed: u64,
     /// The empirical quantile function of the lag, q ascending in (0, 1].

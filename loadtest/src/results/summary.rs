@@ -121,12 +121,23 @@ fn mix(out: &mut Markdown, figures: &MixFigures) {
 }
 
 fn burst(out: &mut Markdown, figures: &BurstFigures) {
-    let headers =
-        ["posts", "post rate (/s)", "lag p50 (ms)", "lag p99 (ms)", "lag max (ms)", "drain (ms)", "missed"];
-    let lags =
-        [figures.post_rate, figures.lag_p50_ms, figures.lag_p99_ms, figures.lag_max_ms, figures.drain_ms];
-    let row =
-        [figures.posts.to_string()].into_iter().chain(numbers(&lags)).chain([figures.missed.to_string()]);
+    let headers = [
+        "posts",
+        "post rate (/s)",
+        "lag p50 (ms)",
+        "lag p99 (ms)",
+        "lag max (ms)",
+        "of it, write p99 (ms)",
+        "drain (ms)",
+        "missed",
+    ];
+    let lags = [figures.post_rate, figures.lag_p50_ms, figures.lag_p99_ms, figures.lag_max_ms];
+    let write = figures.write_p99_ms.map_or_else(|| "-".to_owned(), number);
+    let row = [figures.posts.to_string()].into_iter().chain(numbers(&lags)).chain([
+        write,
+        number(figures.drain_ms),
+        figures.missed.to_string(),
+    ]);
     out.table(&headers, vec![row.collect()]);
 }
 
@@ -257,7 +268,7 @@ mod tests {
         assert!(summary.contains("| 100 | 42800 | 6.70 | 27.9 |"), "{summary}");
         assert!(summary.contains("**knee at 400 req/s** (p99 SLO 200 ms, steps of 30 s)."), "{summary}");
         assert!(summary.contains("| 800 | 611 | 48 | 412 | 2.50 | **no** |"), "{summary}");
-        assert!(summary.contains("| 2000 | 400 | 81.6 | 330 | 454 | 1250 | 0 |"), "{summary}");
+        assert!(summary.contains("| 2000 | 400 | 81.6 | 330 | 454 | 61.2 | 1250 | 0 |"), "{summary}");
         assert!(summary.contains("| 820 | 312 | 800 | 3 | 3 | 640 | 85 |"), "{summary}");
         assert!(summary.contains("| 10000 | 20 | 15.8 | 910 | 1 |"), "{summary}");
         assert!(summary.contains("| 5 | 600 | 35.2 | 71.9 | 118 | 201 | 0 |"), "{summary}");
