@@ -16,6 +16,9 @@
 //   lag_*      lag_ms of watchers.js (ms from the tweet's ULID time, the server's acceptance time a
 //              few ms before its 201, to the arrival of the first page showing it);
 //   lag_quantiles  q = 0.01 ... 1 from summaryTrendStats percentiles of lag_ms;
+//   write_*    the posts' own write, acceptance to 201 (part of lag_*);
+//   after_201_*  lag_after_201_ms of watchers.js: from a probe's 201 (watchers post one every
+//              PROBE_EVERY rounds while posting lasts) to the page showing it;
 //   drain_ms   last sighting - last 201 (max of lag_seen_wall - max of burst_201_wall);
 //   missed     (follower, tweet) pairs not seen within WATCH_TIMEOUT_S after posting ended.
 //
@@ -25,6 +28,7 @@
 //   POST_MAX_S       default 300: posting is cut off after this long
 //   WATCHERS         default 4;  POLL_MS default 50;  WATCH_TIMEOUT_S default 30 (watchers.js)
 //   LAG_P99_MS       default 0: when > 0, a threshold on lag_ms p(99)
+//   PROBE_EVERY      default 4: a watcher's polling rounds between two probes (0: none)
 
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
@@ -38,6 +42,7 @@ const POSTS = num('POSTS', 1000);
 const VUS = num('VUS', 16);
 const POST_MAX_S = seconds('POST_MAX_S', 300);
 const LAG_P99_MS = num('LAG_P99_MS', 0);
+const PROBE_EVERY = num('PROBE_EVERY', 4);
 const QUANTILES = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
 
 const posts = new Counter('burst_posts');
@@ -83,7 +88,7 @@ export function post() {
 }
 
 export function watcher(data) {
-  watch(data.cutoffs, postingOver(POSTS, POST_MAX_S));
+  watch(data.cutoffs, postingOver(POSTS, POST_MAX_S), PROBE_EVERY);
 }
 
 export function handleSummary(data) {
@@ -98,6 +103,9 @@ export function handleSummary(data) {
     lag_p99_ms: round(stat(data, 'lag_ms', 'p(99)')),
     lag_max_ms: round(stat(data, 'lag_ms', 'max')),
     write_p99_ms: round(stat(data, 'burst_write_ms', 'p(99)')),
+    probes: stat(data, 'lag_probes', 'count') || 0,
+    after_201_p99_ms: round(stat(data, 'lag_after_201_ms', 'p(99)')),
+    after_201_max_ms: round(stat(data, 'lag_after_201_ms', 'max')),
     write_max_ms: round(stat(data, 'burst_write_ms', 'max')),
     drain_ms: lastSeen !== null && last201 !== null ? round(lastSeen - last201) : null,
     missed: stat(data, 'lag_missed', 'count') || 0,
@@ -108,6 +116,7 @@ export function handleSummary(data) {
     `${figures.posts} of ${POSTS} posts by ${BURST.length} authors, ${VUS} VUs: ${fmt(figures.post_rate, ' posts/s')}`,
     `lag  p50 ${fmt(figures.lag_p50_ms, ' ms')}  p99 ${fmt(figures.lag_p99_ms, ' ms')}  max ${fmt(figures.lag_max_ms, ' ms')}`,
     `of which the post's own write (acceptance to 201): p99 ${fmt(figures.write_p99_ms, ' ms')}  max ${fmt(figures.write_max_ms, ' ms')}`,
+    `from the 201, ${figures.probes} probes: p99 ${fmt(figures.after_201_p99_ms, ' ms')}  max ${fmt(figures.after_201_max_ms, ' ms')}`,
     `drain ${fmt(figures.drain_ms, ' ms')} (last sighting - last 201)   missed ${figures.missed}`,
     `lag quantiles: ${figures.lag_quantiles.map((x) => `${x.q}:${fmt(x.ms)}`).join(' ')}`,
   ];

@@ -30,8 +30,8 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  arrivedAt, authorTweetsAfter, getTimeline, newestTweetId, num, pageItems, role, seconds, sleepMs,
-  timelineRequest, ulidTime, checkServer, requireRole,
+  arrivedAt, authorTweetsAfter, getTimeline, newestTweetId, num, pageItems, postTweet, role, seconds,
+  sleepMs, timelineRequest, ulidTime, checkServer, requireRole,
 } from './lib.js';
 
 export const WATCHERS = num('WATCHERS', 4);
@@ -43,6 +43,12 @@ export const lagMs = new Trend('lag_ms', true);
 export const seenWall = new Trend('lag_seen_wall', false);
 export const sightings = new Counter('lag_sightings');
 export const missed = new Counter('lag_missed');
+// Probes: a watcher that probes posts a tweet of its own now and then while posting lasts, by
+// one of its followers' authors, and knows that post's 201: lag_after_201_ms is the time from
+// that 201 to the page showing the probe to each of its followers (lag_ms starts earlier, at
+// acceptance, so it also holds the post's own write).
+export const after201Ms = new Trend('lag_after_201_ms', true);
+export const probesPosted = new Counter('lag_probes');
 
 // roles.burst as (follower, author) pairs, in seed order.
 export function burstPairs() {
@@ -82,8 +88,9 @@ export function watcherScenario(execName, maxDurationS) {
 }
 
 // One watcher's loop (call it from the scenario's exec function). `postingDone()` says whether
-// posting is over.
-export function watch(cutoffs, postingDone) {
+// posting is over; with `probeEvery` > 0 the watcher posts a probe every that many rounds
+// until then.
+export function watch(cutoffs, postingDone, probeEvery = 0) {
   const index = exec.scenario.iterationInTest;
   const mine = burstPairs()
     .filter((_, k) => k % WATCHERS === index)
@@ -91,6 +98,8 @@ export function watch(cutoffs, postingDone) {
   if (mine.length === 0) return;
 
   let doneAt = null;
+  let rounds = 0;
+  const probes = new Map(); // probe tweet ID -> when its 201 arrived
   let expected = null; // author -> Set of the tweet IDs posted during the run
   const complete = (w) => expected !== null && [...expected.get(w.author)].every((id) => w.seen.has(id));
 
@@ -98,7 +107,11 @@ export function watch(cutoffs, postingDone) {
     const waiting = mine.filter((w) => !complete(w));
     if (waiting.length === 0) break;
     if (doneAt !== null && Date.now() - doneAt > WATCH_TIMEOUT_S * 1000) break;
-    pollRound(waiting);
+    pollRound(waiting, probes);
+    rounds += 1;
+    if (doneAt === null && probeEvery > 0 && rounds % probeEvery === 0) {
+      probe(mine[rounds % mine.length], probes);
+    }
     if (doneAt === null && postingDone()) {
       doneAt = Date.now();
       expected = new Map();
@@ -118,14 +131,22 @@ export function watch(cutoffs, postingDone) {
   }
 }
 
-function pollRound(waiting) {
+// Post a probe by `w`'s author and note when its 201 arrived.
+function probe(w, probes) {
+  const { tweet } = postTweet(w.author, `probe ${probes.size}`, { role: 'watcher' });
+  if (tweet === null) return;
+  probes.set(tweet.tweet_id, Date.now());
+  probesPosted.add(1);
+}
+
+function pollRound(waiting, probes) {
   const tags = { role: 'watcher' };
   const sentAt = Date.now();
   const responses = http.batch(waiting.map((w) => timelineRequest(w.follower, PAGE, tags)));
   waiting.forEach((w, i) => {
     let page = pageItems(responses[i]);
     let at = arrivedAt(responses[i], sentAt);
-    while (page !== null && record(w, page.items, at) && page.next_cursor) {
+    while (page !== null && record(w, page.items, at, probes) && page.next_cursor) {
       // the whole page was new: more new tweets may sit below it
       const res = getTimeline(w.follower, PAGE, tags, page.next_cursor);
       page = pageItems(res);
@@ -135,7 +156,7 @@ function pollRound(waiting) {
 }
 
 // Records the new sightings of one page; true when every item on it is from the run.
-function record(w, items, at) {
+function record(w, items, at, probes) {
   let allNew = items.length > 0;
   for (const item of items) {
     if (item.author_id !== w.author || item.tweet_id <= w.cutoff) {
@@ -145,6 +166,7 @@ function record(w, items, at) {
     if (w.seen.has(item.tweet_id)) continue;
     w.seen.add(item.tweet_id);
     lagMs.add(at - ulidTime(item.tweet_id));
+    if (probes.has(item.tweet_id)) after201Ms.add(at - probes.get(item.tweet_id));
     seenWall.add(at);
     sightings.add(1);
   }

@@ -123,6 +123,10 @@ pub struct BurstFigures {
     /// was measured.
     #[serde(default)]
     pub write_p99_ms: Option<f64>,
+    /// From a probe's 201 to the page showing it (the watchers' own posts): the lag as a client
+    /// sees it; absent from runs before probes.
+    #[serde(default)]
+    pub after_201_p99_ms: Option<f64>,
     pub drain_ms: f64,
     pub missed: u64,
     /// The empirical quantile function of the lag, q ascending in (0, 1].

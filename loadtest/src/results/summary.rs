@@ -128,13 +128,16 @@ fn burst(out: &mut Markdown, figures: &BurstFigures) {
         "lag p99 (ms)",
         "lag max (ms)",
         "of it, write p99 (ms)",
+        "from the 201, p99 (ms)",
         "drain (ms)",
         "missed",
     ];
     let lags = [figures.post_rate, figures.lag_p50_ms, figures.lag_p99_ms, figures.lag_max_ms];
-    let write = figures.write_p99_ms.map_or_else(|| "-".to_owned(), number);
+    let optional = |figure: Option<f64>| figure.map_or_else(|| "-".to_owned(), number);
+    let (write, after_201) = (optional(figures.write_p99_ms), optional(figures.after_201_p99_ms));
     let row = [figures.posts.to_string()].into_iter().chain(numbers(&lags)).chain([
         write,
+        after_201,
         number(figures.drain_ms),
         figures.missed.to_string(),
     ]);
@@ -268,7 +271,7 @@ mod tests {
         assert!(summary.contains("| 100 | 42800 | 6.70 | 27.9 |"), "{summary}");
         assert!(summary.contains("**knee at 400 req/s** (p99 SLO 200 ms, steps of 30 s)."), "{summary}");
         assert!(summary.contains("| 800 | 611 | 48 | 412 | 2.50 | **no** |"), "{summary}");
-        assert!(summary.contains("| 2000 | 400 | 81.6 | 330 | 454 | 61.2 | 1250 | 0 |"), "{summary}");
+        assert!(summary.contains("| 2000 | 400 | 81.6 | 330 | 454 | 61.2 | 212 | 1250 | 0 |"), "{summary}");
         assert!(summary.contains("| 820 | 312 | 800 | 3 | 3 | 640 | 85 |"), "{summary}");
         assert!(summary.contains("| 10000 | 20 | 15.8 | 910 | 1 |"), "{summary}");
         assert!(summary.contains("| 5 | 600 | 35.2 | 71.9 | 118 | 201 | 0 |"), "{summary}");
