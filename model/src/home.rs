@@ -148,7 +148,7 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
             after = page.last().cloned();
             let profiles = self.users.get_many(&page).await?;
             celebrities.extend(
-                profiles.into_iter().filter(|u| u.followers_count > self.fanout_threshold).map(|u| u.user_id),
+                profiles.into_iter().filter(|u| u.is_celebrity(self.fanout_threshold)).map(|u| u.user_id),
             );
             if last_page {
                 break;

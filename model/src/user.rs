@@ -31,4 +31,10 @@ impl User {
             following_count: 0,
         }
     }
+
+    /// Whether this author has more followers than `fanout_threshold`: such an author's tweets
+    /// are not fanned out but merged into readers' timelines at read time (hybrid fan-out).
+    pub fn is_celebrity(&self, fanout_threshold: u64) -> bool {
+        self.followers_count > fanout_threshold
+    }
 }

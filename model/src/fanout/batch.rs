@@ -136,7 +136,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let profiles = self.users.get_many(authors).await?;
         Ok(profiles
             .into_iter()
-            .filter(|p| p.followers_count > self.fanout_threshold)
+            .filter(|p| p.is_celebrity(self.fanout_threshold))
             .map(|p| p.user_id)
             .collect())
     }

@@ -127,7 +127,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
 
     async fn is_celebrity(&self, author: &UserId) -> StoreResult<bool> {
         let profile = self.users.get(author).await?;
-        Ok(profile.is_some_and(|p| p.followers_count > self.fanout_threshold))
+        Ok(profile.is_some_and(|p| p.is_celebrity(self.fanout_threshold)))
     }
 
     /// Write `entries` durably, then to the cache.
