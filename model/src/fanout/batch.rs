@@ -155,7 +155,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         for change in changes {
             let followers = &pages[change.author];
             if followers.len() >= self.page_size {
-                large.push(self.apply_large(change));
+                large.push(self.apply_large(change, followers.clone()));
                 continue;
             }
             let owners = std::iter::once(change.author.clone()).chain(followers.iter().cloned()).collect();
@@ -185,14 +185,18 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok((author, self.follows.followers(author, None, self.page_size).await?))
     }
 
-    /// A post or delete of an author with more followers than a page, on its own.
-    async fn apply_large(&self, change: &Shared<'_>) -> StoreResult<(usize, FanoutReport)> {
-        let report = match change.write {
-            Write::Insert => {
-                self.for_author_and_followers(change.author, change.tweet_id, Write::Insert).await?
-            }
-            Write::Remove => self.tweet_deleted(change.tweet_id, change.author).await?,
-        };
+    /// A post or delete of an author with more followers than a page (`first_page`, read with
+    /// the wave's), on its own.
+    async fn apply_large(
+        &self,
+        change: &Shared<'_>,
+        first_page: Vec<UserId>,
+    ) -> StoreResult<(usize, FanoutReport)> {
+        let report =
+            self.fan_out_from_first_page(change.author, change.tweet_id, change.write, first_page).await?;
+        if change.write == Write::Remove {
+            self.forget(change.tweet_id, change.author).await?;
+        }
         Ok((change.position, report))
     }
 

@@ -152,19 +152,32 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         }
     }
 
-    /// Write one tweet's entry for the author and every follower, a page of followers at a time,
-    /// in three overlapping stages: page k+1 is read while page k is written durably and page
-    /// k-1 is cached. So a large fan-out costs about one durable write per page, and the cache,
-    /// which only waits for its own page's durable write, keeps the per-owner order.
+    /// Write one tweet's entry for the author and every follower (see [`Self::fan_out_from_first_page`]).
     async fn for_author_and_followers(
         &self,
         author: &UserId,
         tweet_id: TweetId,
         write: Write,
     ) -> StoreResult<FanoutReport> {
+        let first_page = self.follows.followers(author, None, self.page_size).await?;
+        self.fan_out_from_first_page(author, tweet_id, write, first_page).await
+    }
+
+    /// Write one tweet's entry for the author and every follower, starting from the author's
+    /// first page of followers (already read), a page at a time, in three overlapping stages:
+    /// page k+1 is read while page k is written durably and page k-1 is cached. So a large
+    /// fan-out costs about one durable write per page, and the cache, which only waits for its
+    /// own page's durable write, keeps the per-owner order.
+    async fn fan_out_from_first_page(
+        &self,
+        author: &UserId,
+        tweet_id: TweetId,
+        write: Write,
+        first_page: Vec<UserId>,
+    ) -> StoreResult<FanoutReport> {
         let mut report = FanoutReport::default();
         let mut owners = vec![author.clone()];
-        let mut page = self.follows.followers(author, None, self.page_size).await?;
+        let mut page = first_page;
         let mut durably_written: Vec<TimelineEntry> = Vec::new();
         loop {
             let last_page = page.len() < self.page_size;
