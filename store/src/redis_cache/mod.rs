@@ -236,8 +236,9 @@ impl TimelineCache for RedisCache {
         let commands: Vec<Cmd> = entries
             .iter()
             .map(|entry| {
-                let keys = &self.timeline_keys(&entry.owner_id)[..2];
-                evalsha(&scripts::ADD, keys, (entry.tweet_id.to_string(), TIMELINE_CAP))
+                // ADD needs no removals set: two keys, not three, per entry of a hot path.
+                let keys = [self.state_key(&entry.owner_id), self.timeline_key(&entry.owner_id)];
+                evalsha(&scripts::ADD, &keys, (entry.tweet_id.to_string(), TIMELINE_CAP))
             })
             .collect();
         let written: Vec<u8> = self.run_each(&commands, &[&scripts::ADD]).await?;
