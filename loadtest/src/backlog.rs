@@ -18,7 +18,7 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 use timeline_fanout::Engine;
-use timeline_model::ports::{CreateProfile, TimelineCache, TimelineStore, Tweets, Users};
+use timeline_model::ports::{CreateProfile, TimelineCache, Tweets, Users};
 use timeline_model::{
     DisplayName, Follow, NewTweet, TimelineEntry, Tweet, TweetId, TweetText, User, UserId, Username,
 };
@@ -220,9 +220,7 @@ impl Backlog {
                 written.push(TimelineEntry { owner_id: (*owner).clone(), tweet_id, author_id });
             }
         }
-        let started = Instant::now();
-        TimelineStore::insert(&self.dynamo, &written).await?;
-        Ok(RawWrite { items: written.len(), elapsed: started.elapsed() })
+        RawWrite::measure(&self.dynamo, &written).await
     }
 
     async fn evict_keys(&self) -> BenchResult<()> {
