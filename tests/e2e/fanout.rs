@@ -3,7 +3,6 @@
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use lambda_runtime::{Context, LambdaEvent};
-use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use timeline_fanout::Engine;
 use timeline_model::ports::{TimelineCache, TimelineStore};
@@ -222,16 +221,6 @@ async fn clear_timelines(app: &TestApp, owners: &[String], cached: &[String]) {
     }
 }
 
-async fn unfollow(app: &TestApp, follower: &str, followee: &str) {
-    let path = format!("/users/{follower}/following/{followee}");
-    assert_eq!(app.call(Method::DELETE, &path, Some(follower), None).await.status, StatusCode::NO_CONTENT);
-}
-
-async fn delete(app: &TestApp, author: &str, tweet: &str) {
-    let path = format!("/tweets/{tweet}");
-    assert_eq!(app.call(Method::DELETE, &path, Some(author), None).await.status, StatusCode::NO_CONTENT);
-}
-
 /// Streams that hold, per item, several changes (an edge followed, unfollowed and followed again;
 /// a tweet posted and deleted) beside changes of other items, replayed twice over emptied
 /// timelines: record by record, and as two whole batches. Both must leave what the live
@@ -250,18 +239,18 @@ async fn waves_equal_serial(app: TestApp) {
     }
     app.follow(&bob, &ann).await;
     app.follow(&cat, &ann).await;
-    unfollow(&app, &cat, &ann).await;
+    app.unfollow(&cat, &ann).await;
     app.follow(&cat, &ann).await;
     app.follow(&dan, &ann).await;
     app.follow(&eve, &dan).await;
-    unfollow(&app, &dan, &ann).await;
+    app.unfollow(&dan, &ann).await;
     let a1 = app.post(&ann, "a1").await;
     let d1 = app.post(&dan, "d1").await;
     let a2 = app.post(&ann, "a2").await;
     let e1 = app.post(&eve, "e1").await;
-    delete(&app, &ann, &a2).await;
+    app.delete_tweet(&ann, &a2).await;
     let a3 = app.post(&ann, "a3").await;
-    delete(&app, &dan, &d1).await;
+    app.delete_tweet(&dan, &d1).await;
     let d2 = app.post(&dan, "d2").await;
     let expected = [
         (&ann, vec![a3.clone(), a1.clone()]),

@@ -242,8 +242,16 @@ impl Client {
     }
 
     pub async fn follow(&self, follower: &str, followee: &str) {
+        self.edge(Method::PUT, follower, followee).await;
+    }
+
+    pub async fn unfollow(&self, follower: &str, followee: &str) {
+        self.edge(Method::DELETE, follower, followee).await;
+    }
+
+    async fn edge(&self, method: Method, follower: &str, followee: &str) {
         let path = format!("/users/{follower}/following/{followee}");
-        let reply = self.call(Method::PUT, &path, Some(follower), None).await;
+        let reply = self.call(method, &path, Some(follower), None).await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
     }
 
@@ -252,6 +260,11 @@ impl Client {
         let reply = self.call(Method::POST, "/tweets", Some(author), Some(json!({ "text": text }))).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         reply.body["tweet_id"].as_str().expect("tweet_id").to_owned()
+    }
+
+    pub async fn delete_tweet(&self, author: &str, tweet: &str) {
+        let reply = self.call(Method::DELETE, &format!("/tweets/{tweet}"), Some(author), None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
     }
 
     /// The tweet IDs of a home timeline page, newest first.

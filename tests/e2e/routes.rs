@@ -120,9 +120,9 @@ async fn follow_backfills_and_unfollow_removes(app: TestApp) {
     expected.push(mine.clone());
     assert_eq!(merged, expected, "newest first, the followee's tweets merged in");
 
-    let path = format!("/users/{bob}/following/{ann}");
+    // Twice: an unfollow of an edge that is gone is 204 as well.
     for _ in 0..2 {
-        assert_eq!(app.call(Method::DELETE, &path, Some(&bob), None).await.status, StatusCode::NO_CONTENT);
+        app.unfollow(&bob, &ann).await;
     }
     assert_eq!(app.wait_for_timeline(&bob, |ids| ids.len() == 1).await, vec![mine]);
     let profile = app.call(Method::GET, &format!("/users/{ann}"), None, None).await.body;
