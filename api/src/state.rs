@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::HeaderValue;
+use timeline_model::bodies::Bodies;
 use timeline_model::home::{Home, Rebuilds};
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::StoreError;
@@ -15,7 +16,7 @@ use crate::auth::Authenticator;
 use crate::cursor::CursorKey;
 
 /// The home timeline reader over the real stores.
-pub type HomeReader<'a> = Home<'a, RedisCache, Dynamo, Dynamo, Dynamo, Dynamo>;
+pub type HomeReader<'a> = Home<'a, RedisCache, Dynamo, Dynamo>;
 /// The tweet poster over the real stores.
 pub type TweetPoster<'a> = Poster<'a, Dynamo, Dynamo, Dynamo, RedisCache>;
 
@@ -27,8 +28,8 @@ pub struct AppState {
     pub cursors: CursorKey,
     /// Posts per user and window; `None`: no limit.
     pub post_limit: Option<RateLimit>,
-    /// Authors with more followers are merged into home timelines at read time.
-    pub fanout_threshold: u64,
+    /// Tweet bodies held by this process, in front of Redis.
+    pub bodies: Bodies,
     /// Cache rebuilds under way in this process.
     pub rebuilds: Arc<Rebuilds>,
     /// The browser origin allowed to read responses, if any (API Gateway answers the
@@ -58,7 +59,7 @@ impl AppState {
             authenticator,
             cursors: CursorKey::new(settings.cursor_secret.expose().as_bytes()),
             post_limit: settings.post_limit,
-            fanout_threshold: settings.store.fanout_threshold,
+            bodies: Bodies::with_capacity(settings.body_cache_bytes),
             rebuilds: Arc::default(),
             // Checked when the settings were read; a value that still fails is simply not sent.
             cors_origin: settings.cors_allow_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()),
@@ -70,9 +71,7 @@ impl AppState {
             cache: &self.cache,
             store: &self.dynamo,
             tweets: &self.dynamo,
-            follows: &self.dynamo,
-            users: &self.dynamo,
-            fanout_threshold: self.fanout_threshold,
+            bodies: &self.bodies,
             rebuilds: &self.rebuilds,
         }
     }

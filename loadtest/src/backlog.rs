@@ -149,7 +149,7 @@ impl Backlog {
         self.dynamo.put_follow_edges(&edges).await?;
         for owner in &self.followers {
             self.cache.begin_fill(owner).await?;
-            self.cache.finish_fill(owner, &[]).await?;
+            self.cache.finish_fill(owner, &[], &[]).await?;
         }
         Ok(())
     }

@@ -158,7 +158,7 @@ impl Bench {
     async fn seed_cache(&self) -> BenchResult<()> {
         for owner in self.cached_followers() {
             self.cache.begin_fill(owner).await?;
-            self.cache.finish_fill(owner, &[]).await?;
+            self.cache.finish_fill(owner, &[], &[]).await?;
         }
         Ok(())
     }

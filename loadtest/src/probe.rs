@@ -5,7 +5,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use timeline_model::ports::{EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore};
+use timeline_model::ports::{
+    CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
+};
 use timeline_model::{Follow, TimelineEntry, Tweet, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
@@ -101,8 +103,29 @@ impl TimelineStore for Probe<'_> {
         TimelineStore::remove(self.dynamo, entries).await
     }
 
-    async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
-        self.dynamo.newest(owner, limit).await
+    async fn newest(
+        &self,
+        owner: &UserId,
+        before: Option<&TweetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<TimelineEntry>> {
+        self.dynamo.newest(owner, before, limit).await
+    }
+
+    async fn home(&self, owner: &UserId, limit: usize) -> StoreResult<DurableHome> {
+        self.dynamo.home(owner, limit).await
+    }
+
+    async fn merged_authors(&self, owner: &UserId) -> StoreResult<Vec<UserId>> {
+        self.dynamo.merged_authors(owner).await
+    }
+
+    async fn insert_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.dynamo.insert_merged(edges).await
+    }
+
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        TimelineStore::remove_merged(self.dynamo, edges).await
     }
 
     async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
@@ -116,7 +139,7 @@ impl TimelineCache for Probe<'_> {
         owner: &UserId,
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Option<Vec<TweetId>>> {
+    ) -> StoreResult<Option<CachedPage>> {
         self.cache.page(owner, before, count).await
     }
 
@@ -124,8 +147,8 @@ impl TimelineCache for Probe<'_> {
         self.cache.begin_fill(owner).await
     }
 
-    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
-        self.cache.finish_fill(owner, ids).await
+    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId], merged: &[UserId]) -> StoreResult<()> {
+        self.cache.finish_fill(owner, ids, merged).await
     }
 
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
@@ -134,6 +157,14 @@ impl TimelineCache for Probe<'_> {
 
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         TimelineCache::remove(self.cache, entries).await
+    }
+
+    async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.cache.add_merged(edges).await
+    }
+
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        TimelineCache::remove_merged(self.cache, edges).await
     }
 
     async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {
@@ -156,24 +187,16 @@ impl TimelineCache for Probe<'_> {
         self.cache.remove_recent(author, tweet).await
     }
 
+    async fn fill_recent(&self, author: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+        self.cache.fill_recent(author, ids).await
+    }
+
     async fn recent(
         &self,
         authors: &[UserId],
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Vec<Vec<TweetId>>> {
+    ) -> StoreResult<Vec<Option<Vec<TweetId>>>> {
         self.cache.recent(authors, before, count).await
-    }
-
-    async fn celebrities_followed(&self, reader: &UserId) -> StoreResult<Option<Vec<UserId>>> {
-        self.cache.celebrities_followed(reader).await
-    }
-
-    async fn remember_celebrities_followed(
-        &self,
-        reader: &UserId,
-        celebrities: &[UserId],
-    ) -> StoreResult<()> {
-        self.cache.remember_celebrities_followed(reader, celebrities).await
     }
 }

@@ -1,9 +1,10 @@
 //! In-memory ports for unit tests of the domain rules. They prove the rules, not the adapters:
 //! the end-to-end tests run the same flows on DynamoDB Local and Redis.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+use crate::bodies::Bodies;
 use crate::fanout::Fanout;
 use crate::follow::Follow;
 use crate::home::{Home, Rebuilds};
@@ -18,7 +19,7 @@ use crate::values::{DisplayName, TweetText, UserId, Username};
 
 /// The fake's ports under each name a use case asks for.
 pub type MemoryFanout<'a> = Fanout<'a, Memory, Memory, Memory, Memory, Memory>;
-pub type MemoryHome<'a> = Home<'a, Memory, Memory, Memory, Memory, Memory>;
+pub type MemoryHome<'a> = Home<'a, Memory, Memory, Memory>;
 
 pub fn id(raw: &str) -> UserId {
     UserId::parse(raw).unwrap()
@@ -52,16 +53,8 @@ pub fn fanout_with_threshold(memory: &Memory, threshold: u64) -> MemoryFanout<'_
     }
 }
 
-pub fn home<'a>(memory: &'a Memory, rebuilds: &'a Rebuilds, threshold: u64) -> MemoryHome<'a> {
-    Home {
-        cache: memory,
-        store: memory,
-        tweets: memory,
-        follows: memory,
-        users: memory,
-        fanout_threshold: threshold,
-        rebuilds,
-    }
+pub fn home<'a>(memory: &'a Memory, rebuilds: &'a Rebuilds) -> MemoryHome<'a> {
+    Home { cache: memory, store: memory, tweets: memory, bodies: &memory.held, rebuilds }
 }
 
 /// Post through the posting use case, with no limit.
@@ -81,6 +74,13 @@ pub struct Memory {
     bodies: Mutex<HashMap<TweetId, Tweet>>,
     posts: Mutex<HashMap<(UserId, String), IdempotentPost>>,
     recent: Mutex<HashMap<UserId, BTreeSet<TweetId>>>,
+    /// Authors whose recent list was filled from their index.
+    complete_recent: Mutex<HashSet<UserId>>,
+    /// (reader, merged author) edges, durably and in cached timelines.
+    durable_merged: Mutex<BTreeSet<(UserId, UserId)>>,
+    pub cached_merged: Mutex<HashMap<UserId, BTreeSet<UserId>>>,
+    /// The process's bodies, for the home timeline.
+    pub held: Bodies,
     pub admitted: Mutex<u32>,
     pub fills: Mutex<u32>,
 }
@@ -127,6 +127,12 @@ impl Users for Memory {
     async fn get_many(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
         let users = self.users.lock().unwrap();
         Ok(ids.iter().filter_map(|id| users.get(id).cloned()).collect())
+    }
+    async fn set_merged_at_read(&self, author: &UserId, merged: bool) -> StoreResult<()> {
+        if let Some(user) = self.users.lock().unwrap().get_mut(author) {
+            user.merged_at_read = merged;
+        }
+        Ok(())
     }
 }
 
@@ -222,9 +228,35 @@ impl TimelineStore for Memory {
         }
         Ok(())
     }
-    async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
+    async fn newest(
+        &self,
+        owner: &UserId,
+        before: Option<&TweetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<TimelineEntry>> {
         let durable = self.durable.lock().unwrap();
-        Ok(durable.values().rev().filter(|e| &e.owner_id == owner).take(limit).cloned().collect())
+        let older = |e: &&TimelineEntry| &e.owner_id == owner && before.is_none_or(|b| e.tweet_id < *b);
+        Ok(durable.values().rev().filter(older).take(limit).cloned().collect())
+    }
+    async fn home(&self, owner: &UserId, limit: usize) -> StoreResult<DurableHome> {
+        let entries = self.newest(owner, None, limit).await?;
+        Ok(DurableHome { entries, merged_authors: self.merged_authors(owner).await? })
+    }
+    async fn merged_authors(&self, owner: &UserId) -> StoreResult<Vec<UserId>> {
+        let merged = self.durable_merged.lock().unwrap();
+        Ok(merged.iter().filter(|(reader, _)| reader == owner).map(|(_, author)| author.clone()).collect())
+    }
+    async fn insert_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let mut merged = self.durable_merged.lock().unwrap();
+        merged.extend(edges.iter().map(|e| (e.follower_id.clone(), e.followee_id.clone())));
+        Ok(())
+    }
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let mut merged = self.durable_merged.lock().unwrap();
+        for e in edges {
+            merged.remove(&(e.follower_id.clone(), e.followee_id.clone()));
+        }
+        Ok(())
     }
     async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
         let durable = self.durable.lock().unwrap();
@@ -238,10 +270,12 @@ impl TimelineCache for Memory {
         owner: &UserId,
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Option<Vec<TweetId>>> {
+    ) -> StoreResult<Option<CachedPage>> {
         let cached = self.cached.lock().unwrap();
-        Ok(cached.get(owner).map(|ids| {
-            ids.iter().rev().filter(|id| before.is_none_or(|b| *id < b)).take(count).copied().collect()
+        let merged = self.cached_merged.lock().unwrap();
+        Ok(cached.get(owner).map(|ids| CachedPage {
+            ids: ids.iter().rev().filter(|id| before.is_none_or(|b| *id < b)).take(count).copied().collect(),
+            merged_authors: merged.get(owner).map(|m| m.iter().cloned().collect()).unwrap_or_default(),
         }))
     }
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
@@ -251,8 +285,19 @@ impl TimelineCache for Memory {
         self.cached.lock().unwrap().entry(owner.clone()).or_default();
         Ok(())
     }
-    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+    async fn finish_fill(
+        &self,
+        owner: &UserId,
+        ids: &[TweetId],
+        merged_authors: &[UserId],
+    ) -> StoreResult<()> {
         self.cached.lock().unwrap().entry(owner.clone()).or_default().extend(ids.iter().copied());
+        self.cached_merged
+            .lock()
+            .unwrap()
+            .entry(owner.clone())
+            .or_default()
+            .extend(merged_authors.iter().cloned());
         Ok(())
     }
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
@@ -274,6 +319,23 @@ impl TimelineCache for Memory {
         for e in entries {
             if let Some(ids) = cached.get_mut(&e.owner_id) {
                 ids.remove(&e.tweet_id);
+            }
+        }
+        Ok(())
+    }
+    async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let cached = self.cached.lock().unwrap();
+        let mut merged = self.cached_merged.lock().unwrap();
+        for e in edges.iter().filter(|e| cached.contains_key(&e.follower_id)) {
+            merged.entry(e.follower_id.clone()).or_default().insert(e.followee_id.clone());
+        }
+        Ok(())
+    }
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let mut merged = self.cached_merged.lock().unwrap();
+        for e in edges {
+            if let Some(authors) = merged.get_mut(&e.follower_id) {
+                authors.remove(&e.followee_id);
             }
         }
         Ok(())
@@ -303,27 +365,25 @@ impl TimelineCache for Memory {
         }
         Ok(())
     }
+    async fn fill_recent(&self, author: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+        self.recent.lock().unwrap().entry(author.clone()).or_default().extend(ids.iter().copied());
+        self.complete_recent.lock().unwrap().insert(author.clone());
+        Ok(())
+    }
     async fn recent(
         &self,
         authors: &[UserId],
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Vec<Vec<TweetId>>> {
-        let recent = self.recent.lock().unwrap();
+    ) -> StoreResult<Vec<Option<Vec<TweetId>>>> {
+        let (recent, complete) = (self.recent.lock().unwrap(), self.complete_recent.lock().unwrap());
         let older = |ids: &BTreeSet<TweetId>| {
             ids.iter().rev().filter(|id| before.is_none_or(|b| *id < b)).take(count).copied().collect()
         };
-        Ok(authors.iter().map(|a| recent.get(a).map(older).unwrap_or_default()).collect())
-    }
-    async fn celebrities_followed(&self, _reader: &UserId) -> StoreResult<Option<Vec<UserId>>> {
-        Ok(None)
-    }
-    async fn remember_celebrities_followed(
-        &self,
-        _reader: &UserId,
-        _celebrities: &[UserId],
-    ) -> StoreResult<()> {
-        Ok(())
+        Ok(authors
+            .iter()
+            .map(|a| complete.contains(a).then(|| recent.get(a).map(older).unwrap_or_default()))
+            .collect())
     }
 }
 

@@ -1,14 +1,23 @@
 //! Reading a home timeline: the cache first, on a miss the durable timeline (a query, never a
-//! scan) which then refills the cache; tweet bodies from the cache, missing ones by key.
+//! scan) which then refills the cache; tweet bodies from the process, then the cache, missing
+//! ones by key.
 //!
-//! Authors with more followers than the threshold are not fanned out (hybrid fan-out): their
-//! recent tweets are merged in here, at read time, from a per-author list. Every source is keyed
-//! by tweet ID, so "older than the cursor" means the same in each and paging stays exact.
+//! Authors merged in at read time (hybrid fan-out) are not fanned out: the reader's timeline
+//! lists those it follows (kept by the follows consumer, so no read pages a following list), and
+//! their recent tweets are merged in here from a per-author list. Every source is keyed by tweet
+//! ID, so "older than the cursor" means the same in each and paging stays exact; a page is
+//! filled past tweets deleted since their entries were written, so it comes back short only at
+//! the end of the timeline.
+//!
+//! A cache hit costs one round trip for the page and the merged authors, one more for their
+//! recent lists if the reader follows any, and one for the bodies not in the process, which
+//! after a first read of a page are none.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
+use crate::bodies::Bodies;
+use crate::ports::{CachedPage, StoreResult, TimelineCache, TimelineStore, Tweets};
 use crate::timeline::{Limit, Page, TIMELINE_CAP};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
@@ -16,21 +25,16 @@ use crate::values::UserId;
 /// Entries past the cap removed from the durable timeline per cache rebuild.
 const TRIM_STEP: usize = 200;
 
-/// Readers' follows read per step when looking for the celebrities they follow.
-const FOLLOWING_PAGE: usize = 1000;
-
-/// The stores a home timeline is read from, and the hybrid fan-out threshold.
-pub struct Home<'a, C, S, T, F, U> {
+/// The stores a home timeline is read from.
+pub struct Home<'a, C, S, T> {
     pub cache: &'a C,
     pub store: &'a S,
     pub tweets: &'a T,
-    pub follows: &'a F,
-    pub users: &'a U,
-    pub fanout_threshold: u64,
+    pub bodies: &'a Bodies,
     pub rebuilds: &'a Rebuilds,
 }
 
-impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'_, C, S, T, F, U> {
+impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
     /// The owner's home timeline, newest first, older than `before`.
     pub async fn read(
         &self,
@@ -40,10 +44,29 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
     ) -> StoreResult<Page<Tweet>> {
         // One extra ID tells whether another page exists.
         let want = limit.get() + 1;
-        let fanned_out = self.fanned_out(owner, before, want).await?;
-        let merged = self.merge_celebrities(owner, fanned_out, before, want).await?;
-        let found = hydrate(self.cache, self.tweets, &merged).await?;
-        Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()))
+        let mut found = Vec::with_capacity(want);
+        let mut after = before;
+        // IDs whose tweets were deleted (their removal not yet fanned out) leave gaps: read on
+        // past them until the page is full or the timeline ends.
+        loop {
+            let ids = self.ids(owner, after, want).await?;
+            let exhausted = ids.len() < want;
+            after = ids.last().copied().or(after);
+            found.extend(hydrate(self.bodies, self.cache, self.tweets, &ids).await?);
+            if exhausted || found.len() >= want {
+                return Ok(Page::from_overfetch(found, limit, |t| t.tweet_id.to_string()));
+            }
+        }
+    }
+
+    /// Up to `want` IDs older than `before`, newest first: the precomputed timeline with the
+    /// merged authors' tweets merged in.
+    async fn ids(&self, owner: &UserId, before: Option<TweetId>, want: usize) -> StoreResult<Vec<TweetId>> {
+        let CachedPage { ids, merged_authors } = self.fanned_out(owner, before, want).await?;
+        if merged_authors.is_empty() {
+            return Ok(ids);
+        }
+        self.merge(ids, &merged_authors, before, want).await
     }
 
     /// The page from the precomputed timeline: cached, rebuilt, or durable alone.
@@ -52,27 +75,27 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
         owner: &UserId,
         before: Option<TweetId>,
         want: usize,
-    ) -> StoreResult<Vec<TweetId>> {
+    ) -> StoreResult<CachedPage> {
         match self.cache.page(owner, before.as_ref(), want).await {
-            Ok(Some(ids)) => Ok(ids),
+            Ok(Some(page)) => Ok(page),
             Ok(None) => self.refill(owner, before, want).await,
             Err(error) => {
-                // The durable timeline can answer alone: slower, but the reader gets a page.
-                tracing::warn!(%error, "timeline cache unreadable; serving from the durable timeline");
-                let entries = self.store.newest(owner, TIMELINE_CAP).await?;
-                Ok(older_than(entries.into_iter().map(|e| e.tweet_id), before, want))
+                // The durable timeline can answer alone, a page at a time: slower, but the reader
+                // gets a page (the cache's breaker makes the failure itself cost nothing).
+                tracing::debug!(%error, "timeline cache unreadable; serving from the durable timeline");
+                let (entries, merged_authors) = futures::future::try_join(
+                    self.store.newest(owner, before.as_ref(), want),
+                    self.store.merged_authors(owner),
+                )
+                .await?;
+                Ok(CachedPage { ids: entries.into_iter().map(|e| e.tweet_id).collect(), merged_authors })
             }
         }
     }
 
     /// Rebuild the cached timeline from the durable one. Concurrent misses for one owner in
     /// this process share the rebuild: the later ones wait, then find the cache filled.
-    async fn refill(
-        &self,
-        owner: &UserId,
-        before: Option<TweetId>,
-        want: usize,
-    ) -> StoreResult<Vec<TweetId>> {
+    async fn refill(&self, owner: &UserId, before: Option<TweetId>, want: usize) -> StoreResult<CachedPage> {
         let lock = self.rebuilds.lock_for(owner);
         let refilled = {
             let _one_at_a_time = lock.lock().await;
@@ -87,77 +110,61 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets, F: Follows, U: Users> Home<'
         owner: &UserId,
         before: Option<TweetId>,
         want: usize,
-    ) -> StoreResult<Vec<TweetId>> {
-        if let Some(ids) = self.cache.page(owner, before.as_ref(), want).await? {
-            return Ok(ids);
+    ) -> StoreResult<CachedPage> {
+        if let Some(page) = self.cache.page(owner, before.as_ref(), want).await? {
+            return Ok(page);
         }
         self.cache.begin_fill(owner).await?;
-        let mut entries = self.store.newest(owner, TIMELINE_CAP + TRIM_STEP).await?;
-        let beyond_cap = entries.split_off(entries.len().min(TIMELINE_CAP));
+        let mut home = self.store.home(owner, TIMELINE_CAP + TRIM_STEP).await?;
+        let beyond_cap = home.entries.split_off(home.entries.len().min(TIMELINE_CAP));
         if !beyond_cap.is_empty() {
             // Amortised trim of the durable timeline, paid by the rebuild, not by each fan-out.
             if let Err(error) = self.store.remove(&beyond_cap).await {
                 tracing::warn!(%error, "could not trim the durable timeline");
             }
         }
-        let all: Vec<TweetId> = entries.into_iter().map(|e| e.tweet_id).collect();
-        self.cache.finish_fill(owner, &all).await?;
-        Ok(older_than(all, before, want))
+        let all: Vec<TweetId> = home.entries.into_iter().map(|e| e.tweet_id).collect();
+        self.cache.finish_fill(owner, &all, &home.merged_authors).await?;
+        let ids = all.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect();
+        Ok(CachedPage { ids, merged_authors: home.merged_authors })
     }
 
-    /// Merge in the recent tweets of the celebrities the owner follows.
-    async fn merge_celebrities(
+    /// Merge in the recent tweets of the merged authors the owner follows.
+    async fn merge(
         &self,
-        owner: &UserId,
         fanned_out: Vec<TweetId>,
+        authors: &[UserId],
         before: Option<TweetId>,
         want: usize,
     ) -> StoreResult<Vec<TweetId>> {
-        let celebrities = self.celebrities_followed(owner).await?;
-        if celebrities.is_empty() {
-            return Ok(fanned_out);
-        }
         let mut merged: BTreeSet<TweetId> = fanned_out.into_iter().collect();
-        let recent = self.cache.recent(&celebrities, before.as_ref(), want).await.unwrap_or_else(|error| {
-            tracing::warn!(%error, "recent tweets unreadable; reading them by author");
-            vec![Vec::new(); celebrities.len()]
+        let recent = self.cache.recent(authors, before.as_ref(), want).await.unwrap_or_else(|error| {
+            tracing::debug!(%error, "recent tweets unreadable; reading them by author");
+            vec![None; authors.len()]
         });
-        for (author, recent) in celebrities.iter().zip(recent) {
-            // A short list may be a lost or young one: the author's index then answers in full.
-            let recent = if recent.len() >= want {
-                recent
-            } else {
-                let tweets = self.tweets.by_author(author, before.as_ref(), want).await?;
-                tweets.into_iter().map(|t| t.tweet_id).collect()
-            };
-            merged.extend(recent);
+        for (author, recent) in authors.iter().zip(recent) {
+            match recent {
+                Some(ids) => merged.extend(ids),
+                None => merged.extend(self.recent_from_index(author, before, want).await?),
+            }
         }
         Ok(merged.into_iter().rev().take(want).collect())
     }
 
-    /// Whom the owner follows that is over the threshold, remembered for a short while.
-    async fn celebrities_followed(&self, owner: &UserId) -> StoreResult<Vec<UserId>> {
-        if let Some(known) = self.cache.celebrities_followed(owner).await.unwrap_or(None) {
-            return Ok(known);
+    /// An author's recent tweets from its index, for a recent list lost (or never filled): the
+    /// list is filled again on the way, so the next reads find it.
+    async fn recent_from_index(
+        &self,
+        author: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<Vec<TweetId>> {
+        let newest = self.tweets.by_author(author, None, TIMELINE_CAP).await?;
+        let ids: Vec<TweetId> = newest.iter().map(|t| t.tweet_id).collect();
+        if let Err(error) = self.cache.fill_recent(author, &ids).await {
+            tracing::debug!(%error, "could not refill an author's recent list");
         }
-        let mut celebrities = Vec::new();
-        let mut after: Option<UserId> = None;
-        loop {
-            let page = self.follows.following(owner, after.as_ref(), FOLLOWING_PAGE).await?;
-            let last_page = page.len() < FOLLOWING_PAGE;
-            after = page.last().cloned();
-            let profiles = self.users.get_many(&page).await?;
-            celebrities.extend(
-                profiles.into_iter().filter(|u| u.is_celebrity(self.fanout_threshold)).map(|u| u.user_id),
-            );
-            if last_page {
-                break;
-            }
-        }
-        if let Err(error) = self.cache.remember_celebrities_followed(owner, &celebrities).await {
-            tracing::warn!(%error, "could not cache the celebrities a reader follows");
-        }
-        Ok(celebrities)
+        Ok(ids.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect())
     }
 }
 
@@ -181,45 +188,56 @@ impl Rebuilds {
     }
 }
 
-fn older_than(
-    newest_first: impl IntoIterator<Item = TweetId>,
-    before: Option<TweetId>,
-    want: usize,
-) -> Vec<TweetId> {
-    newest_first.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect()
-}
-
-/// The tweets behind `ids`, in the order of `ids`: cached bodies first, the rest by key from
-/// the tweets table (then cached). Deleted tweets are left out.
-pub async fn hydrate(
+/// The tweets behind `ids`, in the order of `ids`: bodies held by the process first, then the
+/// cache's, the rest by key from the tweets table (then cached in both). Deleted tweets are left
+/// out.
+async fn hydrate(
+    bodies: &Bodies,
     cache: &impl TimelineCache,
     tweets: &impl Tweets,
     ids: &[TweetId],
 ) -> StoreResult<Vec<Tweet>> {
-    let cached = cache.tweets(ids).await.unwrap_or_else(|error| {
-        tracing::warn!(%error, "tweet cache unreadable; reading tweets by key");
-        vec![None; ids.len()]
-    });
-    let missing: Vec<TweetId> =
-        ids.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(id, _)| *id).collect();
-    let mut fetched: HashMap<TweetId, Tweet> = HashMap::new();
-    if !missing.is_empty() {
-        let loaded = tweets.get_many(&missing).await?;
-        if let Err(error) = cache.put_tweets(&loaded).await {
-            tracing::warn!(%error, "could not cache tweet bodies");
-        }
-        fetched = loaded.into_iter().map(|t| (t.tweet_id, t)).collect();
+    let mut found: Vec<Option<Tweet>> = ids.iter().map(|id| bodies.get(id).map(|t| (*t).clone())).collect();
+    let not_held: Vec<TweetId> = missing(ids, &found);
+    if not_held.is_empty() {
+        return Ok(found.into_iter().flatten().collect());
     }
-    Ok(ids.iter().zip(cached).filter_map(|(id, cached)| cached.or_else(|| fetched.remove(id))).collect())
+    let cached = cache.tweets(&not_held).await.unwrap_or_else(|error| {
+        tracing::debug!(%error, "tweet cache unreadable; reading tweets by key");
+        vec![None; not_held.len()]
+    });
+    let mut by_id: HashMap<TweetId, Tweet> = cached.into_iter().flatten().map(|t| (t.tweet_id, t)).collect();
+    let not_cached: Vec<TweetId> = not_held.iter().filter(|id| !by_id.contains_key(id)).copied().collect();
+    if !not_cached.is_empty() {
+        let loaded = tweets.get_many(&not_cached).await?;
+        if let Err(error) = cache.put_tweets(&loaded).await {
+            tracing::debug!(%error, "could not cache tweet bodies");
+        }
+        by_id.extend(loaded.into_iter().map(|t| (t.tweet_id, t)));
+    }
+    for (id, slot) in ids.iter().zip(&mut found) {
+        if slot.is_none() {
+            *slot = by_id.remove(id);
+            if let Some(tweet) = slot {
+                bodies.insert(tweet.clone());
+            }
+        }
+    }
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The IDs whose slot is empty.
+fn missing(ids: &[TweetId], found: &[Option<Tweet>]) -> Vec<TweetId> {
+    ids.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(id, _)| *id).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::{fanout, fanout_with_threshold, home, id, post, world};
+    use crate::fake::{Memory, MemoryHome, fanout, fanout_with_threshold, home, id, post, world};
     use crate::fanout::TimelineEvent;
     use crate::follow::Follow;
-    use crate::ports::Follows;
+    use crate::ports::{Follows, TimelineStore, Tweets, Users};
 
     #[tokio::test]
     async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
@@ -236,25 +254,58 @@ mod tests {
         assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
         let limit = Limit::parse(Some("3")).unwrap();
         let rebuilds = Rebuilds::default();
-        let first = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), None, limit).await.unwrap();
+        let first = home(&memory, &rebuilds).read(&id("bob"), None, limit).await.unwrap();
         let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[..3]);
-        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(posted.clone()));
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap().unwrap().ids, posted);
         let before = TweetId::parse(first.next.as_deref().unwrap()).unwrap();
-        let second = home(&memory, &rebuilds, u64::MAX).read(&id("bob"), Some(before), limit).await.unwrap();
+        let second = home(&memory, &rebuilds).read(&id("bob"), Some(before), limit).await.unwrap();
         let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[3..]);
         assert_eq!(second.next, None);
     }
 
-    #[tokio::test]
-    async fn a_celebritys_tweets_are_merged_in_at_read_time_in_order_across_pages() {
-        let memory = world(&["star", "bob", "cat"]).await;
-        // With a threshold of 1, an author with two followers is a celebrity.
-        for fan in ["bob", "cat"] {
-            memory.follow(&Follow::new(id(fan), id("star")).unwrap()).await.unwrap();
+    /// Follow through the fan-out, as the follows consumer does (so crossings are noticed).
+    async fn follow(memory: &Memory, threshold: u64, follower: &str, followee: &str) {
+        let edge = Follow::new(id(follower), id(followee)).unwrap();
+        memory.follow(&edge).await.unwrap();
+        fanout_with_threshold(memory, threshold).apply(&TimelineEvent::Followed(edge)).await.unwrap();
+    }
+
+    async fn unfollow(memory: &Memory, threshold: u64, follower: &str, followee: &str) {
+        let edge = Follow::new(id(follower), id(followee)).unwrap();
+        memory.unfollow(&edge).await.unwrap();
+        fanout_with_threshold(memory, threshold).apply(&TimelineEvent::Unfollowed(edge)).await.unwrap();
+    }
+
+    async fn merged(memory: &Memory, author: &str) -> bool {
+        Users::get(memory, &id(author)).await.unwrap().unwrap().merged_at_read
+    }
+
+    /// Every page of the owner's timeline, followed by its cursors.
+    async fn read_all(reader: &MemoryHome<'_>, owner: &str, limit: &str) -> Vec<TweetId> {
+        let limit = Limit::parse(Some(limit)).unwrap();
+        let (mut seen, mut before) = (Vec::new(), None);
+        loop {
+            let page = reader.read(&id(owner), before, limit).await.unwrap();
+            seen.extend(page.items.iter().map(|t| t.tweet_id));
+            match page.next {
+                Some(next) => before = Some(TweetId::parse(&next).unwrap()),
+                None => return seen,
+            }
         }
-        memory.follow(&Follow::new(id("bob"), id("cat")).unwrap()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_merged_authors_tweets_are_merged_in_at_read_time_in_order_across_pages() {
+        let memory = world(&["star", "bob", "cat"]).await;
+        // With a threshold of 1, an author with two followers is merged in at read time.
+        for fan in ["bob", "cat"] {
+            follow(&memory, 1, fan, "star").await;
+        }
+        follow(&memory, 1, "bob", "cat").await;
+        assert!(merged(&memory, "star").await);
+        assert_eq!(memory.merged_authors(&id("bob")).await.unwrap(), vec![id("star")]);
         let fanout = fanout_with_threshold(&memory, 1);
         let mut posted = Vec::new();
         for (n, author) in ["star", "cat", "star", "cat", "star"].into_iter().enumerate() {
@@ -263,7 +314,7 @@ mod tests {
             assert_eq!(
                 report.followers,
                 usize::from(author == "cat"),
-                "{author} is fanned out only when not a celebrity"
+                "{author} is fanned out only when not merged"
             );
             posted.push(tweet.tweet_id);
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -272,26 +323,106 @@ mod tests {
 
         posted.reverse();
         let rebuilds = Rebuilds::default();
-        let reader = home(&memory, &rebuilds, 1);
-        let limit = Limit::parse(Some("2")).unwrap();
-        let mut seen = Vec::new();
-        let mut before = None;
-        loop {
-            let page = reader.read(&id("bob"), before, limit).await.unwrap();
-            seen.extend(page.items.iter().map(|t| t.tweet_id));
-            match page.next {
-                Some(next) => before = Some(TweetId::parse(&next).unwrap()),
-                None => break,
-            }
+        assert_eq!(read_all(&home(&memory, &rebuilds), "bob", "2").await, posted);
+        unfollow(&memory, 1, "bob", "star").await;
+        assert!(memory.merged_authors(&id("bob")).await.unwrap().is_empty());
+        assert!(
+            memory.cached_merged.lock().unwrap()[&id("bob")].is_empty(),
+            "the cached list follows the unfollow"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_author_crossing_the_threshold_both_ways_stays_in_its_followers_timelines() {
+        let memory = world(&["star", "ann", "bob", "cat"]).await;
+        // Threshold 2: merged over 2 followers, fanned out again below 90% of 2 (under 2).
+        follow(&memory, 2, "ann", "star").await;
+        let early = post(&memory, "star", "early").await;
+        fanout_with_threshold(&memory, 2).apply(&TimelineEvent::TweetPosted(early.clone())).await.unwrap();
+        follow(&memory, 2, "bob", "star").await;
+        follow(&memory, 2, "cat", "star").await;
+        assert!(merged(&memory, "star").await, "crossed up at 3 followers");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let middle = post(&memory, "star", "while merged").await;
+        let report = fanout_with_threshold(&memory, 2)
+            .apply(&TimelineEvent::TweetPosted(middle.clone()))
+            .await
+            .unwrap();
+        assert_eq!(report.followers, 0);
+        let rebuilds = Rebuilds::default();
+        for fan in ["ann", "bob", "cat"] {
+            assert_eq!(
+                read_all(&home(&memory, &rebuilds), fan, "5").await,
+                vec![middle.tweet_id, early.tweet_id],
+                "{fan}"
+            );
         }
-        assert_eq!(seen, posted);
+
+        unfollow(&memory, 2, "cat", "star").await;
+        assert!(merged(&memory, "star").await, "2 is not below 90% of 2");
+        unfollow(&memory, 2, "bob", "star").await;
+        assert!(!merged(&memory, "star").await, "crossed down at 1 follower");
+        assert!(memory.merged_authors(&id("ann")).await.unwrap().is_empty());
+        assert_eq!(
+            memory.durable_timeline(&id("ann")),
+            vec![middle.tweet_id, early.tweet_id],
+            "copied in on the way down"
+        );
+        assert_eq!(
+            read_all(&home(&memory, &rebuilds), "ann", "5").await,
+            vec![middle.tweet_id, early.tweet_id]
+        );
+        assert!(read_all(&home(&memory, &rebuilds), "bob", "5").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_page_next_to_deleted_tweets_is_full_and_its_cursor_continues_after_it() {
+        let memory = world(&["ann", "bob"]).await;
+        follow(&memory, u64::MAX, "bob", "ann").await;
+        let mut posted = Vec::new();
+        for n in 0..10 {
+            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        posted.reverse();
+        // Deleted, their removal not fanned out yet: the timelines still hold them.
+        for gone in &posted[1..5] {
+            memory.delete(gone).await.unwrap();
+            memory.forget_tweet(gone).await.unwrap();
+        }
+        let rebuilds = Rebuilds::default();
+        let reader = home(&memory, &rebuilds);
+        let first = reader.read(&id("bob"), None, Limit::parse(Some("3")).unwrap()).await.unwrap();
+        let ids: Vec<TweetId> = first.items.iter().map(|t| t.tweet_id).collect();
+        assert_eq!(ids, [posted[0], posted[5], posted[6]]);
+        assert_eq!(first.next, Some(posted[6].to_string()));
+        let live: Vec<TweetId> = [&posted[..1], &posted[5..]].concat();
+        assert_eq!(read_all(&reader, "bob", "3").await, live);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_tweet_is_not_served_from_the_process_once_its_delete_fanned_out() {
+        let memory = world(&["ann", "bob"]).await;
+        follow(&memory, u64::MAX, "bob", "ann").await;
+        let tweet = post(&memory, "ann", "soon gone").await;
+        fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+        let rebuilds = Rebuilds::default();
+        assert_eq!(read_all(&home(&memory, &rebuilds), "bob", "5").await, vec![tweet.tweet_id]);
+        assert!(memory.held.get(&tweet.tweet_id).is_some(), "the read kept the body in the process");
+        memory.delete(&tweet.tweet_id).await.unwrap();
+        let deleted = TimelineEvent::TweetDeleted { tweet_id: tweet.tweet_id, author_id: id("ann") };
+        fanout(&memory).apply(&deleted).await.unwrap();
+        assert!(memory.held.get(&tweet.tweet_id).is_some(), "another process's copy outlives the tweet");
+        assert!(read_all(&home(&memory, &rebuilds), "bob", "5").await.is_empty());
     }
 
     #[tokio::test]
     async fn concurrent_misses_for_one_reader_share_one_rebuild() {
         let memory = world(&["ann"]).await;
         let rebuilds = Rebuilds::default();
-        let reader = home(&memory, &rebuilds, u64::MAX);
+        let reader = home(&memory, &rebuilds);
         let limit = Limit::default();
         let ann = id("ann");
         let reads = (0..8).map(|_| reader.read(&ann, None, limit));

@@ -8,8 +8,10 @@
 //! - [`ports`]: the storage traits the adapters implement, and their one error type.
 //! - [`service`]: the use cases behind the routes that change state, and the domain error.
 //! - [`home`]: reading a home timeline (cache, then durable timeline, then refill).
+//! - [`bodies`]: the in-process cache of tweet bodies the home timeline reads first.
 //! - [`fanout`]: what each posted or deleted tweet, follow or unfollow does to timelines.
 
+pub mod bodies;
 pub mod fanout;
 pub mod follow;
 pub mod home;

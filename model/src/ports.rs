@@ -92,6 +92,12 @@ pub trait Users: Send + Sync {
     -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// The profiles that exist among `ids`, in the order of `ids`.
     fn get_many(&self, ids: &[UserId]) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Record whether the author's tweets are merged in at read time ([`User::merged_at_read`]).
+    fn set_merged_at_read(
+        &self,
+        author: &UserId,
+        merged: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Follow edges, with both users' counters kept exact in the same transaction.
@@ -130,16 +136,44 @@ pub trait Tweets: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<Tweet>>> + Send;
 }
 
-/// The durable, precomputed home timelines (the source the cache is rebuilt from).
+/// A home timeline as a cache rebuild reads it from durable storage, in one read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DurableHome {
+    /// The newest entries, newest first.
+    pub entries: Vec<TimelineEntry>,
+    /// The authors the owner follows whose tweets are merged in at read time.
+    pub merged_authors: Vec<UserId>,
+}
+
+/// A page of a cached home timeline and what a read merges into it, in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachedPage {
+    /// Tweet IDs, newest first.
+    pub ids: Vec<TweetId>,
+    /// The authors the owner follows whose tweets are merged in at read time.
+    pub merged_authors: Vec<UserId>,
+}
+
+/// The durable, precomputed home timelines (the source the cache is rebuilt from). Besides its
+/// entries, an owner's timeline holds the authors it merges in at read time: one edge (reader,
+/// author) per followed author whose [`User::merged_at_read`] is set, kept by the follows consumer.
 pub trait TimelineStore: Send + Sync {
     fn insert(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The owner's newest entries, newest first.
+    /// The owner's newest entries older than `before`, newest first.
     fn newest(
         &self,
         owner: &UserId,
+        before: Option<&TweetId>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<TimelineEntry>>> + Send;
+    /// The owner's newest `limit` entries and merged authors, in one query.
+    fn home(&self, owner: &UserId, limit: usize) -> impl Future<Output = StoreResult<DurableHome>> + Send;
+    /// The authors the owner merges in at read time.
+    fn merged_authors(&self, owner: &UserId) -> impl Future<Output = StoreResult<Vec<UserId>>> + Send;
+    /// Record that each edge's follower merges the followee in at read time.
+    fn insert_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;
     /// The owner's entries written by `author` (to undo a follow).
     fn by_author(
         &self,
@@ -152,50 +186,52 @@ pub trait TimelineStore: Send + Sync {
 /// newest `TIMELINE_CAP` entries) or absent; entries are only added to cached timelines, so an
 /// inactive reader costs nothing here.
 pub trait TimelineCache: Send + Sync {
-    /// Up to `count` tweet IDs older than `before`, newest first; `None` when the owner's
-    /// timeline is not cached.
+    /// Up to `count` tweet IDs older than `before`, newest first, and the owner's merged
+    /// authors, in one round trip; `None` when the owner's timeline is not cached.
     fn page(
         &self,
         owner: &UserId,
         before: Option<&TweetId>,
         count: usize,
-    ) -> impl Future<Output = StoreResult<Option<Vec<TweetId>>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<CachedPage>>> + Send;
     /// Mark the owner's timeline as being rebuilt, so that fan-out writes from now on land in it.
     /// Called before reading the durable timeline: then no write can fall between the two.
     fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<()>> + Send;
     /// Store the owner's timeline read from durable storage and mark it complete.
-    fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn finish_fill(
+        &self,
+        owner: &UserId,
+        ids: &[TweetId],
+        merged_authors: &[UserId],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
     /// Returns how many entries were written.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Add each edge's followee to the follower's merged authors where that timeline is cached.
+    fn add_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Cached tweet bodies, one slot per requested ID.
     fn tweets(&self, ids: &[TweetId]) -> impl Future<Output = StoreResult<Vec<Option<Tweet>>>> + Send;
     fn put_tweets(&self, tweets: &[Tweet]) -> impl Future<Output = StoreResult<()>> + Send;
     fn forget_tweet(&self, id: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Record a tweet of an author who is not fanned out (hybrid fan-out), newest kept.
+    /// Record a tweet of an author merged in at read time (hybrid fan-out), newest kept.
     fn add_recent(&self, author: &UserId, tweet: &TweetId) -> impl Future<Output = StoreResult<()>> + Send;
     fn remove_recent(&self, author: &UserId, tweet: &TweetId)
     -> impl Future<Output = StoreResult<()>> + Send;
+    /// Fill an author's recent list with its newest tweets (`ids`, from its index) and mark it
+    /// complete: from then on [`Self::recent`] answers for it alone.
+    fn fill_recent(&self, author: &UserId, ids: &[TweetId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// For each author, up to `count` recent tweet IDs older than `before`, newest first, from
-    /// the newest `TIMELINE_CAP` recorded (fewer when the list was lost or is young).
+    /// the newest `TIMELINE_CAP` recorded; `None` where the list is not known to be complete (never
+    /// filled, or lost with a cache restart): the author's index must answer then.
     fn recent(
         &self,
         authors: &[UserId],
         before: Option<&TweetId>,
         count: usize,
-    ) -> impl Future<Output = StoreResult<Vec<Vec<TweetId>>>> + Send;
-    /// The celebrities a reader follows, if remembered.
-    fn celebrities_followed(
-        &self,
-        reader: &UserId,
-    ) -> impl Future<Output = StoreResult<Option<Vec<UserId>>>> + Send;
-    fn remember_celebrities_followed(
-        &self,
-        reader: &UserId,
-        celebrities: &[UserId],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<Option<Vec<TweetId>>>>> + Send;
 }
 
 /// A post made under an idempotency key: the tweet it created and whether it was stored.

@@ -38,6 +38,7 @@ const FANOUT_THRESHOLD: &str = "TIMELINE_FANOUT_THRESHOLD";
 const POST_LIMIT: &str = "TIMELINE_POST_LIMIT";
 const CURSOR_SECRET: &str = "TIMELINE_CURSOR_SECRET";
 const CORS_ALLOW_ORIGIN: &str = "TIMELINE_CORS_ALLOW_ORIGIN";
+const BODY_CACHE_MB: &str = "TIMELINE_BODY_CACHE_MB";
 const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
 const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
 const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
@@ -72,6 +73,11 @@ pub const VARIABLES: &[Variable] = &[
         name: FANOUT_THRESHOLD,
         default: "`10000`",
         meaning: "authors with more followers are not fanned out; readers merge their tweets in",
+    },
+    Variable {
+        name: BODY_CACHE_MB,
+        default: "`32`",
+        meaning: "memory for tweet bodies cached in each API process (MiB; `0` turns it off)",
     },
     Variable {
         name: POST_LIMIT,
@@ -239,6 +245,8 @@ pub struct ApiSettings {
     pub cursor_secret: Secret,
     /// The origin allowed to read responses in a browser; visible ASCII, checked here.
     pub cors_allow_origin: Option<String>,
+    /// Bytes of tweet bodies the process keeps in memory (`timeline_model::bodies`).
+    pub body_cache_bytes: u64,
 }
 
 impl ApiSettings {
@@ -254,6 +262,14 @@ impl ApiSettings {
             )?,
             cursor_secret: cursor_secret(env, runner)?,
             cors_allow_origin: env.parse(CORS_ALLOW_ORIGIN, || None, |raw| origin(raw).map(Some))?,
+            body_cache_bytes: env.parse(
+                BODY_CACHE_MB,
+                || timeline_model::bodies::DEFAULT_CAPACITY_BYTES,
+                |raw| match raw.parse::<u64>() {
+                    Ok(mb) if mb <= 64 * 1024 => Ok(mb * 1024 * 1024),
+                    _ => Err("a whole number of MiB from 0 to 65536, e.g. 32".to_owned()),
+                },
+            )?,
         })
     }
 }
@@ -391,6 +407,7 @@ mod tests {
         assert_eq!(settings.api.cursor_secret.expose(), DEV_JWT_SECRET);
         assert!(settings.uses_dev_jwt_secret());
         assert_eq!(settings.api.cors_allow_origin, None);
+        assert_eq!(settings.api.body_cache_bytes, 32 * 1024 * 1024);
         assert_eq!(settings.checkpoint_dir, PathBuf::from(".local/checkpoints"));
     }
 

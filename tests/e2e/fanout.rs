@@ -79,7 +79,7 @@ async fn a_transient_failure_names_the_failed_record_and_a_retry_from_there_comp
     let broken = Engine::new(
         state.dynamo.clone(),
         RedisCache::connect(&settings).await.unwrap(),
-        state.fanout_threshold,
+        timeline_store::StoreSettings::DEFAULT_FANOUT_THRESHOLD,
     );
     let response = broken.handle(&event(batch.clone())).await;
     let failed: Vec<Option<String>> =
@@ -143,16 +143,26 @@ async fn a_poison_record_is_skipped_and_counted_while_the_rest_of_the_batch_land
 
 fn engine(app: &TestApp) -> Engine {
     let state = &app.service.state;
-    Engine::new(state.dynamo.clone(), state.cache.clone(), state.fanout_threshold)
+    Engine::new(
+        state.dynamo.clone(),
+        state.cache.clone(),
+        timeline_store::StoreSettings::DEFAULT_FANOUT_THRESHOLD,
+    )
 }
 
 /// Both stores' view of one owner's timeline.
 async fn snapshot(app: &TestApp, owner: &str) -> (Vec<TweetId>, Option<Vec<TweetId>>) {
     let owner = UserId::parse(owner).unwrap();
     let state = &app.service.state;
-    let durable =
-        state.dynamo.newest(&owner, TIMELINE_CAP).await.unwrap().into_iter().map(|e| e.tweet_id).collect();
-    (durable, state.cache.page(&owner, None, TIMELINE_CAP).await.unwrap())
+    let durable = state
+        .dynamo
+        .newest(&owner, None, TIMELINE_CAP)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.tweet_id)
+        .collect();
+    (durable, state.cache.page(&owner, None, TIMELINE_CAP).await.unwrap().map(|p| p.ids))
 }
 
 async fn replayed_batch_changes_nothing(app: TestApp) {
@@ -210,14 +220,14 @@ async fn clear_timelines(app: &TestApp, owners: &[String], cached: &[String]) {
     let state = &app.service.state;
     for owner in owners {
         let owner = UserId::parse(owner).unwrap();
-        let entries = state.dynamo.newest(&owner, TIMELINE_CAP).await.unwrap();
+        let entries = state.dynamo.newest(&owner, None, TIMELINE_CAP).await.unwrap();
         state.dynamo.remove(&entries).await.unwrap();
         state.cache.evict(&owner).await.unwrap();
     }
     for owner in cached {
         let owner = UserId::parse(owner).unwrap();
         state.cache.begin_fill(&owner).await.unwrap();
-        state.cache.finish_fill(&owner, &[]).await.unwrap();
+        state.cache.finish_fill(&owner, &[], &[]).await.unwrap();
     }
 }
 
@@ -320,7 +330,7 @@ async fn a_failure_in_the_middle_of_a_batch_reports_the_lowest_failed_record_and
         response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, vec![Some(sequence_number(&tweets[1]))], "a1's record, the lowest that failed");
     let zed_id = UserId::parse(&zed).unwrap();
-    let zeds = app.service.state.dynamo.newest(&zed_id, 10).await.unwrap();
+    let zeds = app.service.state.dynamo.newest(&zed_id, None, 10).await.unwrap();
     let zeds: Vec<String> = zeds.iter().map(|e| e.tweet_id.to_string()).collect();
     assert_eq!(zeds, vec![z2, z1], "zed's records landed beside the failures");
 

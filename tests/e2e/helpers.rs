@@ -79,7 +79,13 @@ pub fn store_settings(prefix: &str, redis: Redis) -> StoreSettings {
 
 /// The API's settings over `store`, with no posting limit (as load tests and acceptance runs).
 pub fn api_settings(store: StoreSettings) -> ApiSettings {
-    ApiSettings { store, post_limit: None, cursor_secret: Secret::new(SECRET), cors_allow_origin: None }
+    ApiSettings {
+        store,
+        post_limit: None,
+        cursor_secret: Secret::new(SECRET),
+        cors_allow_origin: None,
+        body_cache_bytes: timeline_model::bodies::DEFAULT_CAPACITY_BYTES,
+    }
 }
 
 /// A table prefix no other test uses.

@@ -32,7 +32,7 @@ impl Stores {
     /// Empty `owner`'s timeline in both stores, as if nothing had been fanned out to it.
     async fn forget_timeline(&self, owner: &str) {
         let owner = UserId::parse(owner).unwrap();
-        let entries = self.dynamo.newest(&owner, 100).await.unwrap();
+        let entries = self.dynamo.newest(&owner, None, 100).await.unwrap();
         TimelineStore::remove(&self.dynamo, &entries).await.unwrap();
         self.cache.evict(&owner).await.unwrap();
     }

@@ -41,8 +41,9 @@ async fn celebrity_tweets_are_merged(redis: Redis) {
 
     // Only cat's tweets were copied into bob's precomputed timeline.
     let owner = UserId::parse(&bob).unwrap();
-    let durable =
-        timeline_model::ports::TimelineStore::newest(&app.service.state.dynamo, &owner, 10).await.unwrap();
+    let durable = timeline_model::ports::TimelineStore::newest(&app.service.state.dynamo, &owner, None, 10)
+        .await
+        .unwrap();
     assert_eq!(durable.len(), 2);
 
     // Pages stay exact across the merge.
@@ -85,10 +86,10 @@ async fn flushed_cache_is_refilled(app: TestApp) {
 
     flush_cache(&app).await;
     let owner = UserId::parse(&follower).unwrap();
-    assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap(), None, "flushed");
+    assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), None, "flushed");
 
     assert_eq!(app.timeline(&follower).await, vec![first.clone()]);
-    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap();
+    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids);
     assert_eq!(cached, Some(vec![TweetId::parse(&first).unwrap()]), "refilled by the read");
 
     // A cached timeline now gets new tweets from the fan-out directly.
@@ -142,25 +143,25 @@ async fn timelines_hold_the_newest_800_after_820_posts_in_both_stores() {
     let owner = UserId::parse(&bob).unwrap();
     let state = &app.service.state;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    while state.cache.page(&owner, None, 1).await.unwrap() != Some(vec![newest[0]])
+    while state.cache.page(&owner, None, 1).await.unwrap().map(|p| p.ids) != Some(vec![newest[0]])
         && std::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(
-        state.cache.page(&owner, None, 1000).await.unwrap(),
+        state.cache.page(&owner, None, 1000).await.unwrap().map(|p| p.ids),
         Some(newest.clone()),
         "Redis holds the newest 800"
     );
 
     // The durable timeline got all 820; a rebuild serves 800 and trims the rest.
-    assert_eq!(state.dynamo.newest(&owner, 1000).await.unwrap().len(), 820);
+    assert_eq!(state.dynamo.newest(&owner, None, 1000).await.unwrap().len(), 820);
     flush_cache(&app).await;
     let page = app.call(Method::GET, &format!("/users/{bob}/timeline?limit=100"), Some(&bob), None).await;
     assert_eq!(ids(&page.body).len(), 100);
-    assert_eq!(state.cache.page(&owner, None, 1000).await.unwrap(), Some(newest.clone()));
+    assert_eq!(state.cache.page(&owner, None, 1000).await.unwrap().map(|p| p.ids), Some(newest.clone()));
     let durable: Vec<TweetId> =
-        state.dynamo.newest(&owner, 1000).await.unwrap().into_iter().map(|e| e.tweet_id).collect();
+        state.dynamo.newest(&owner, None, 1000).await.unwrap().into_iter().map(|e| e.tweet_id).collect();
     assert_eq!(durable, newest, "trimmed to the cap");
 }
 
@@ -177,9 +178,13 @@ async fn an_inactive_readers_timeline_is_not_written_to_redis_and_is_right_when_
     app.wait_for_timeline(&active, |ids| ids.contains(&tweet)).await;
 
     let owner = UserId::parse(&inactive).unwrap();
-    assert_eq!(app.service.state.cache.page(&owner, None, 10).await.unwrap(), None, "nothing cached for cat");
+    assert_eq!(
+        app.service.state.cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids),
+        None,
+        "nothing cached for cat"
+    );
     assert_eq!(app.timeline(&inactive).await, vec![tweet.clone()]);
-    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap();
+    let cached = app.service.state.cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids);
     assert_eq!(cached, Some(vec![TweetId::parse(&tweet).unwrap()]));
 }
 
@@ -218,12 +223,12 @@ async fn removal_during_rebuild_stays_removed(app: TestApp) {
     let entry =
         TimelineEntry { owner_id: owner.clone(), tweet_id: removed, author_id: UserId::parse(&ann).unwrap() };
     cache.remove(&[entry]).await.unwrap();
-    cache.finish_fill(&owner, &[removed, kept]).await.unwrap();
-    assert_eq!(cache.page(&owner, None, 10).await.unwrap(), Some(vec![kept]));
+    cache.finish_fill(&owner, &[removed, kept], &[]).await.unwrap();
+    assert_eq!(cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), Some(vec![kept]));
 
     // The next rebuild starts afresh: the removal does not outlive the rebuild it was part of.
     cache.evict(&owner).await.unwrap();
     cache.begin_fill(&owner).await.unwrap();
-    cache.finish_fill(&owner, &[removed, kept]).await.unwrap();
-    assert_eq!(cache.page(&owner, None, 10).await.unwrap(), Some(vec![removed, kept]));
+    cache.finish_fill(&owner, &[removed, kept], &[]).await.unwrap();
+    assert_eq!(cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), Some(vec![removed, kept]));
 }

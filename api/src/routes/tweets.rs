@@ -48,7 +48,10 @@ pub async fn delete(
     caller: Principal,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    service::delete_tweet(&state.dynamo, &caller.user_id, &tweet_id(&id)?).await?;
+    let tweet_id = tweet_id(&id)?;
+    service::delete_tweet(&state.dynamo, &caller.user_id, &tweet_id).await?;
+    // This process's copy goes at once; the timelines lose the ID when the delete fans out.
+    state.bodies.forget(&tweet_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -15,7 +15,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use timeline_fanout::Engine;
 use timeline_model::fanout::TimelineEvent;
-use timeline_model::ports::Tweets;
+use timeline_model::ports::{TimelineStore, Tweets};
 use timeline_model::{DisplayName, Timestamp, Tweet, TweetId, TweetText, User};
 use timeline_store::{Dynamo, Streams};
 
@@ -90,6 +90,7 @@ impl Loader<'_> {
                     created_at,
                     followers_count: graph.followers[index],
                     following_count: graph.following[index],
+                    merged_at_read: self.merged_at_read(index),
                 }
             })
             .collect();
@@ -105,13 +106,29 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// Whether the graph member at `index` starts out merged in at read time (over the
+    /// threshold), as a crossing would have left it.
+    fn merged_at_read(&self, index: usize) -> bool {
+        self.graph.followers[index] > self.engine.fanout().fanout_threshold
+    }
+
     async fn follows(&self, checkpoint: &mut Checkpoint) -> SeedResult<()> {
         let edges = &self.graph.edges;
         let done = checkpoint.follows;
         let bar = progress("follows", edges.len(), done);
         for chunk in edges[done..].chunks(EDGES_PER_CHUNK) {
             let follows: Vec<_> = chunk.iter().map(|&edge| self.graph.follow(edge)).collect();
-            self.dynamo.put_follow_edges(&follows).await?;
+            // Each follower of a merged author lists it, as the follows consumer would.
+            let merged: Vec<_> = chunk
+                .iter()
+                .filter(|&&(followee, _)| self.merged_at_read(followee))
+                .map(|&e| self.graph.follow(e))
+                .collect();
+            futures::future::try_join(
+                self.dynamo.put_follow_edges(&follows),
+                self.dynamo.insert_merged(&merged),
+            )
+            .await?;
             checkpoint.follows += chunk.len();
             self.save(checkpoint)?;
             bar.inc(chunk.len() as u64);

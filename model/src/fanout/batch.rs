@@ -88,13 +88,13 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let posters = distinct(posted.iter().map(|t| &t.author_id));
         let bodies: Vec<Tweet> = posted.iter().map(|t| (*t).clone()).collect();
         // Independent reads and writes at once: the bodies, whether each poster is fanned out,
-        // and every tweet author's first follower page (a celebrity's is read for nothing, one
-        // query, to save the wave a round trip).
+        // and every tweet author's first follower page (a merged author's is read for nothing,
+        // one query, to save the wave a round trip).
         let authors = distinct(events.iter().filter_map(tweet_author));
         let reads: Vec<_> = authors.iter().map(|author| self.first_page(author)).collect();
-        let ((), celebrities, pages) = futures::future::try_join3(
+        let ((), merged, pages) = futures::future::try_join3(
             self.cache.put_tweets(&bodies),
-            self.celebrities(&posters),
+            self.merged_authors(&posters),
             bounded(reads),
         )
         .await?;
@@ -105,7 +105,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let mut alone = Vec::new();
         for (position, event) in events.iter().enumerate() {
             match event {
-                TimelineEvent::TweetPosted(tweet) if !celebrities.contains(&tweet.author_id) => {
+                TimelineEvent::TweetPosted(tweet) if !merged.contains(&tweet.author_id) => {
                     let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
                     shared.push(Shared { position, tweet_id, author, write: Write::Insert });
                 }
@@ -128,17 +128,14 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok(report)
     }
 
-    /// The authors among `authors` who are not fanned out, from one batch read of profiles.
-    async fn celebrities(&self, authors: &[UserId]) -> StoreResult<HashSet<UserId>> {
+    /// The authors among `authors` who are merged in at read time, from one batch read of
+    /// profiles.
+    async fn merged_authors(&self, authors: &[UserId]) -> StoreResult<HashSet<UserId>> {
         if authors.is_empty() {
             return Ok(HashSet::new());
         }
         let profiles = self.users.get_many(authors).await?;
-        Ok(profiles
-            .into_iter()
-            .filter(|p| p.is_celebrity(self.fanout_threshold))
-            .map(|p| p.user_id)
-            .collect())
+        Ok(profiles.into_iter().filter(|p| p.merged_at_read).map(|p| p.user_id).collect())
     }
 
     /// Posts and deletes whose authors' followers fit in one page (`pages`: each author's first)
@@ -212,7 +209,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok(added)
     }
 
-    /// Changes that share nothing with the others (follows, unfollows, celebrities' posts),
+    /// Changes that share nothing with the others (follows, unfollows, merged authors' posts),
     /// applied concurrently, each as it would be alone.
     async fn apply_alone(
         &self,
@@ -222,7 +219,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         bounded(positions.iter().map(|&position| self.apply_at(events, position)).collect()).await
     }
 
-    /// The body of a celebrity's post is already cached and its author known, so it goes
+    /// The body of a merged author's post is already cached and its author known, so it goes
     /// straight to its own timeline; anything else is applied as it would be alone.
     async fn apply_at(
         &self,
@@ -230,9 +227,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         position: usize,
     ) -> StoreResult<(usize, FanoutReport)> {
         let report = match &events[position] {
-            TimelineEvent::TweetPosted(tweet) => {
-                self.celebrity_posted(tweet.tweet_id, &tweet.author_id).await?
-            }
+            TimelineEvent::TweetPosted(tweet) => self.merged_posted(tweet.tweet_id, &tweet.author_id).await?,
             other => self.apply(other).await?,
         };
         Ok((position, report))
@@ -264,7 +259,7 @@ mod tests {
     use super::*;
     use crate::fake::{fanout_with_threshold, id, post, world};
     use crate::follow::Follow;
-    use crate::ports::{Follows, Tweets};
+    use crate::ports::{Follows, Tweets, Users};
 
     #[test]
     fn each_wave_holds_one_change_per_item_in_stream_order() {
@@ -274,7 +269,8 @@ mod tests {
     }
 
     /// Three authors of every kind: ann with one follower (shared writes), bob with three (more
-    /// than the fake's page of two: a large fan-out), cat over the threshold (a celebrity).
+    /// than the fake's page of two: a large fan-out), cat over the threshold (merged at read
+    /// time).
     async fn authors() -> crate::fake::Memory {
         let memory = world(&["ann", "bob", "cat", "dan", "eve", "fay"]).await;
         let edges = [
@@ -292,6 +288,7 @@ mod tests {
         for owner in ["dan", "eve"] {
             memory.begin_fill(&id(owner)).await.unwrap();
         }
+        memory.set_merged_at_read(&id("cat"), true).await.unwrap();
         memory
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - this file: one change at a time ([`Fanout::apply`]); a large fan-out streams its followers
 //!   a page at a time through overlapping stages.
+//! - [`crossing`]: an author crossing the fan-out threshold, either way: every follower's list
+//!   of merged authors is brought in line before (or after) the author's mode changes.
 //! - [`batch`]: many changes at once ([`Fanout::apply_many`]): the changes of one stream batch
 //!   share their reads and writes; and [`batch::waves`], which orders a batch so that changes
 //!   of one item land in stream order.
@@ -12,6 +14,7 @@
 //! after the durable write, so it cannot miss the entry (see `TimelineCache::begin_fill`).
 
 pub mod batch;
+mod crossing;
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
@@ -76,15 +79,16 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
         // The body is cached once per tweet, not once per follower; meanwhile, the author's size.
         let cache_body = self.cache.put_tweets(std::slice::from_ref(tweet));
-        let ((), celebrity) = futures::future::try_join(cache_body, self.is_celebrity(author)).await?;
-        if celebrity {
-            return self.celebrity_posted(tweet_id, author).await;
+        let ((), merged) = futures::future::try_join(cache_body, self.merged_at_read(author)).await?;
+        if merged {
+            return self.merged_posted(tweet_id, author).await;
         }
         self.for_author_and_followers(author, tweet_id, Write::Insert).await
     }
 
-    /// A celebrity's tweet reaches only its own timeline and its recent list: readers merge it in.
-    async fn celebrity_posted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
+    /// A merged author's tweet reaches only its own timeline and its recent list: readers merge
+    /// it in.
+    async fn merged_posted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
         let own = entries_for(vec![author.clone()], tweet_id, author);
         let report = self.write(Write::Insert, &own).await?;
         self.cache.add_recent(author, &tweet_id).await?;
@@ -104,30 +108,50 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
-        // A celebrity's tweets are merged in at read time: nothing to copy.
-        if self.is_celebrity(&edge.followee_id).await? {
-            return Ok(FanoutReport { followers: 1, ..FanoutReport::default() });
+        let followee = self.users.get(&edge.followee_id).await?;
+        let report = match &followee {
+            // A merged author's tweets are merged in at read time: the reader just lists it.
+            Some(author) if author.merged_at_read => {
+                self.merge_in(std::slice::from_ref(edge)).await?;
+                FanoutReport { followers: 1, ..FanoutReport::default() }
+            }
+            _ => {
+                let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
+                let entries = backfill(std::slice::from_ref(&edge.follower_id), &recent);
+                FanoutReport { followers: 1, ..self.write(Write::Insert, &entries).await? }
+            }
+        };
+        if let Some(author) = followee {
+            self.settle(&author).await?;
         }
-        let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
-        let entries: Vec<TimelineEntry> = recent
-            .iter()
-            .map(|t| TimelineEntry {
-                owner_id: edge.follower_id.clone(),
-                tweet_id: t.tweet_id,
-                author_id: t.author_id.clone(),
-            })
-            .collect();
-        Ok(FanoutReport { followers: 1, ..self.write(Write::Insert, &entries).await? })
+        Ok(report)
     }
 
     async fn unfollowed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
+        // Both ways out, whatever the followee's mode: it may have changed since the follow.
         let entries = self.store.by_author(&edge.follower_id, &edge.followee_id).await?;
-        Ok(FanoutReport { followers: 1, ..self.write(Write::Remove, &entries).await? })
+        let report = FanoutReport { followers: 1, ..self.write(Write::Remove, &entries).await? };
+        self.merge_out(std::slice::from_ref(edge)).await?;
+        if let Some(author) = self.users.get(&edge.followee_id).await? {
+            self.settle(&author).await?;
+        }
+        Ok(report)
     }
 
-    async fn is_celebrity(&self, author: &UserId) -> StoreResult<bool> {
+    async fn merged_at_read(&self, author: &UserId) -> StoreResult<bool> {
         let profile = self.users.get(author).await?;
-        Ok(profile.is_some_and(|p| p.is_celebrity(self.fanout_threshold)))
+        Ok(profile.is_some_and(|p| p.merged_at_read))
+    }
+
+    /// Each edge's follower merges the followee in from now on: durably, then in the cache.
+    async fn merge_in(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.store.insert_merged(edges).await?;
+        self.cache.add_merged(edges).await
+    }
+
+    async fn merge_out(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.store.remove_merged(edges).await?;
+        self.cache.remove_merged(edges).await
     }
 
     /// Write `entries` durably, then to the cache.
@@ -211,6 +235,20 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 }
 
+/// Entries that copy `tweets` (one author's) into the timelines of `owners`.
+fn backfill(owners: &[UserId], tweets: &[Tweet]) -> Vec<TimelineEntry> {
+    owners
+        .iter()
+        .flat_map(|owner| {
+            tweets.iter().map(|t| TimelineEntry {
+                owner_id: owner.clone(),
+                tweet_id: t.tweet_id,
+                author_id: t.author_id.clone(),
+            })
+        })
+        .collect()
+}
+
 fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<TimelineEntry> {
     owners
         .into_iter()
@@ -278,7 +316,7 @@ mod tests {
         let deleted = TimelineEvent::TweetDeleted { tweet_id: tweet.tweet_id, author_id: id("ann") };
         fanout(&memory).apply(&deleted).await.unwrap();
         assert!(memory.durable_timeline(&id("bob")).is_empty());
-        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), Some(vec![]));
+        assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap().unwrap().ids, vec![]);
         assert_eq!(memory.tweets(&[tweet.tweet_id]).await.unwrap(), vec![None]);
     }
 

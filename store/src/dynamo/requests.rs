@@ -14,15 +14,27 @@ use crate::retry::Backoff;
 
 /// Run `query` page after page until `limit` items came back or the partition is exhausted.
 pub async fn query_up_to(query: QueryFluentBuilder, limit: usize) -> StoreResult<Vec<Item>> {
-    let mut items = Vec::new();
+    query_counting(query, limit, |_| true).await
+}
+
+/// Run `query` page after page until `limit` of the items that `counts` came back (with the
+/// others met on the way) or the partition is exhausted.
+pub async fn query_counting(
+    query: QueryFluentBuilder,
+    limit: usize,
+    counts: impl Fn(&Item) -> bool,
+) -> StoreResult<Vec<Item>> {
+    let (mut items, mut counted) = (Vec::new(), 0);
     let mut start = None;
     loop {
-        let page_limit = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+        let page_limit = i32::try_from(limit - counted).unwrap_or(i32::MAX);
         let output =
             query.clone().set_exclusive_start_key(start).limit(page_limit).send().await.map_err(classify)?;
-        items.extend(output.items.unwrap_or_default());
+        let page = output.items.unwrap_or_default();
+        counted += page.iter().filter(|item| counts(item)).count();
+        items.extend(page);
         start = output.last_evaluated_key;
-        if start.is_none() || items.len() >= limit {
+        if start.is_none() || counted >= limit {
             return Ok(items);
         }
     }

@@ -1,8 +1,11 @@
-//! The durable home timelines: one item per (owner, tweet), written in batches by the fan-out.
+//! The durable home timelines: one item per (owner, tweet), written in batches by the fan-out,
+//! and in the same partition one item per merged author the owner follows (sort key
+//! `~m#<author>`): `~` sorts after every ULID, so a newest-first query of the partition meets
+//! them first, and one query gives a rebuild both.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use timeline_model::ports::{StoreResult, TimelineStore};
-use timeline_model::{TimelineEntry, UserId};
+use timeline_model::ports::{DurableHome, StoreError, StoreResult, TimelineStore};
+use timeline_model::{Follow, TimelineEntry, TweetId, UserId};
 
 use std::time::Duration;
 
@@ -10,7 +13,7 @@ use serde::Serialize;
 
 use super::Dynamo;
 use super::batch::{Item, write_all};
-use super::requests::{from_items, query_up_to, to_item};
+use super::requests::{from_item, from_items, query_counting, query_up_to, to_item};
 
 /// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
 /// timelines of readers who never come back (active readers' timelines are also trimmed to the
@@ -26,11 +29,42 @@ struct EntryItem<'a> {
     expires_at: i64,
 }
 
+/// The sort key prefix of merged-author items; above every ULID.
+const MERGED_PREFIX: &str = "~m#";
+
+/// The sort key bound below which only entries lie.
+const ENTRIES_BELOW: &str = "~";
+
 fn entry_key(entry: &TimelineEntry) -> Item {
+    timeline_key(&entry.owner_id, entry.tweet_id.to_string())
+}
+
+fn timeline_key(owner: &UserId, sort_key: String) -> Item {
     Item::from([
-        ("owner_id".to_owned(), AttributeValue::S(entry.owner_id.to_string())),
-        ("tweet_id".to_owned(), AttributeValue::S(entry.tweet_id.to_string())),
+        ("owner_id".to_owned(), AttributeValue::S(owner.to_string())),
+        ("tweet_id".to_owned(), AttributeValue::S(sort_key)),
     ])
+}
+
+/// The item recording that `edge`'s follower merges its followee in at read time.
+fn merged_key(edge: &Follow) -> Item {
+    timeline_key(&edge.follower_id, format!("{MERGED_PREFIX}{}", edge.followee_id))
+}
+
+/// The merged author an item names, if it is a merged-author item.
+fn merged_author(item: &Item) -> Option<StoreResult<UserId>> {
+    let Some(AttributeValue::S(sort_key)) = item.get("tweet_id") else {
+        return None;
+    };
+    let author = sort_key.strip_prefix(MERGED_PREFIX)?;
+    Some(
+        UserId::parse(author).map_err(|e| StoreError::Corrupt { what: "merged author", source: Box::new(e) }),
+    )
+}
+
+fn delete_request(key: Item) -> WriteRequest {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build().expect("key is set");
+    WriteRequest::builder().delete_request(delete).build()
 }
 
 impl Dynamo {
@@ -64,20 +98,62 @@ impl TimelineStore for Dynamo {
     }
 
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
-        let requests = entries
+        let requests = entries.iter().map(|entry| delete_request(entry_key(entry))).collect();
+        write_all(&self.client, &self.tables.timelines, requests).await
+    }
+
+    async fn newest(
+        &self,
+        owner: &UserId,
+        before: Option<&TweetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<TimelineEntry>> {
+        let below = before.map_or_else(|| ENTRIES_BELOW.to_owned(), TweetId::to_string);
+        let query = self
+            .owner_query(owner)
+            .key_condition_expression("owner_id = :owner AND tweet_id < :below")
+            .expression_attribute_values(":below", AttributeValue::S(below))
+            .scan_index_forward(false);
+        from_items("timeline entry", query_up_to(query, limit).await?)
+    }
+
+    async fn home(&self, owner: &UserId, limit: usize) -> StoreResult<DurableHome> {
+        let query = self.owner_query(owner).scan_index_forward(false);
+        let items = query_counting(query, limit, |item| merged_author(item).is_none()).await?;
+        let mut home = DurableHome::default();
+        for item in items {
+            match merged_author(&item) {
+                Some(author) => home.merged_authors.push(author?),
+                None => home.entries.push(from_item("timeline entry", item)?),
+            }
+        }
+        Ok(home)
+    }
+
+    async fn merged_authors(&self, owner: &UserId) -> StoreResult<Vec<UserId>> {
+        let query = self
+            .owner_query(owner)
+            .key_condition_expression("owner_id = :owner AND begins_with(tweet_id, :merged)")
+            .expression_attribute_values(":merged", AttributeValue::S(MERGED_PREFIX.to_owned()));
+        let items = query_up_to(query, usize::MAX).await?;
+        items.iter().filter_map(merged_author).collect()
+    }
+
+    async fn insert_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let requests = edges
             .iter()
-            .map(|entry| {
-                let delete =
-                    DeleteRequest::builder().set_key(Some(entry_key(entry))).build().expect("key is set");
-                WriteRequest::builder().delete_request(delete).build()
+            .map(|edge| {
+                let put =
+                    PutRequest::builder().set_item(Some(merged_key(edge))).build().expect("item is set");
+                WriteRequest::builder().put_request(put).build()
             })
             .collect();
         write_all(&self.client, &self.tables.timelines, requests).await
     }
 
-    async fn newest(&self, owner: &UserId, limit: usize) -> StoreResult<Vec<TimelineEntry>> {
-        let items = query_up_to(self.owner_query(owner).scan_index_forward(false), limit).await?;
-        from_items("timeline entry", items)
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let requests = edges.iter().map(|edge| delete_request(merged_key(edge))).collect();
+        write_all(&self.client, &self.tables.timelines, requests).await
     }
 
     async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {

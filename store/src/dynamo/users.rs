@@ -8,7 +8,7 @@ use timeline_model::{User, UserId, Username};
 
 use super::Dynamo;
 use super::batch::{Item, get_all, put_request, write_all};
-use super::errors::classify;
+use super::errors::{classify, has_code};
 use super::requests::{Transacted, from_item, from_items, to_item, transact};
 
 /// A claim on a username, keyed by its canonical (lower-case) form.
@@ -17,6 +17,9 @@ struct UsernameClaim {
     username_lower: String,
     user_id: UserId,
 }
+
+/// The attribute of [`User::merged_at_read`].
+const MERGED_AT_READ: &str = "merged_at_read";
 
 pub(super) fn user_key(id: &UserId) -> Item {
     Item::from([("user_id".to_owned(), AttributeValue::S(id.to_string()))])
@@ -42,7 +45,10 @@ impl Dynamo {
         for user in users {
             let claim =
                 UsernameClaim { username_lower: user.username.canonical(), user_id: user.user_id.clone() };
-            profiles.push(put_request(to_item("user", user)?));
+            let mut profile = to_item("user", user)?;
+            // Never serialised (never served): written here, as `set_merged_at_read` does.
+            profile.insert(MERGED_AT_READ.to_owned(), AttributeValue::Bool(user.merged_at_read));
+            profiles.push(put_request(profile));
             claims.push(put_request(to_item("username", &claim)?));
         }
         futures::future::try_join(
@@ -55,6 +61,26 @@ impl Dynamo {
 }
 
 impl Users for Dynamo {
+    async fn set_merged_at_read(&self, author: &UserId, merged: bool) -> StoreResult<()> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(user_key(author)))
+            .update_expression("SET #merged = :merged")
+            .condition_expression("attribute_exists(user_id)")
+            .expression_attribute_names("#merged", MERGED_AT_READ)
+            .expression_attribute_values(":merged", AttributeValue::Bool(merged))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            // A profile deleted meanwhile has no mode to keep.
+            Err(error) if has_code(&error, "ConditionalCheckFailedException") => Ok(()),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
     async fn create(&self, user: &User) -> StoreResult<CreateProfile> {
         let claim =
             UsernameClaim { username_lower: user.username.canonical(), user_id: user.user_id.clone() };

@@ -3,28 +3,43 @@
 //! Keys (all under the stage's prefix; `{owner}` is a hash tag so one owner's keys share a slot):
 //! - `tls:{owner}`: the timeline's state, `filling` or `ready`; its presence means "cached".
 //! - `tl:{owner}`: sorted set of tweet IDs, newest last, trimmed to the cap.
-//! - `tlr:{owner}`: IDs removed while the timeline was being rebuilt, until the rebuild ends.
+//! - `tlr:{owner}`: IDs (and `m:<author>` merged authors) removed while the timeline was being
+//!   rebuilt, until the rebuild ends.
+//! - `tlm:{owner}`: the authors the owner merges in at read time (hybrid fan-out), cached with
+//!   the timeline, so one round trip brings the page and them.
 //! - `tw:<tweet_id>`: the tweet's JSON body, written once per tweet.
 //! - `rl:{user}`: the user's recent posts, for the posting rate limit.
-//! - `ar:{author}`: recent tweet IDs of an author who is not fanned out (hybrid fan-out),
+//! - `ar:{author}`: recent tweet IDs of an author merged in at read time (hybrid fan-out),
 //!   trimmed to the cap and kept without expiry (only such authors have one).
-//! - `cf:{reader}`: the celebrities a reader follows, as JSON, for a minute.
+//! - `arf:{author}`: present once `ar:{author}` was filled from the author's index, so that a
+//!   list lost with a restart is told from a short one.
 //!
 //! Timelines and bodies idle out after `IDLE_TTL`; each read refreshes the timeline's TTL, so
 //! only active readers keep a cached timeline, and the fan-out only writes those.
+//!
+//! Every call goes through a circuit breaker (`breaker`) and counts its round trips
+//! ([`RedisCache::round_trips`]).
 
+mod breaker;
 mod connection;
 mod scripts;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::Slot;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ToRedisArgs};
 use timeline_model::limits::RateLimit;
-use timeline_model::ports::{Admission, Backend, RateLimiter, StoreError, StoreResult, TimelineCache};
-use timeline_model::{TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
+use timeline_model::ports::{
+    Admission, Backend, CachedPage, RateLimiter, StoreError, StoreResult, TimelineCache,
+};
+use timeline_model::{Follow, TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 
+use breaker::Breaker;
 pub use connection::Connection;
 
 use crate::settings::StoreSettings;
@@ -32,9 +47,6 @@ use crate::telemetry;
 
 /// How long an unread timeline, or an unread tweet body, stays cached.
 pub const IDLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// How long the celebrities a reader follows are remembered: a new follow of one shows within it.
-const CELEBRITIES_TTL_SECS: u64 = 60;
 
 /// Commands in flight at once per batch on a cluster.
 const CLUSTER_IN_FLIGHT: usize = 256;
@@ -44,13 +56,26 @@ const CLUSTER_IN_FLIGHT: usize = 256;
 pub struct RedisCache {
     connection: Connection,
     prefix: String,
+    breaker: Breaker,
+    round_trips: Arc<AtomicU64>,
 }
 
 impl RedisCache {
     pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
         let connection =
             Connection::open(&settings.redis_url, settings.redis_cluster).await.map_err(unavailable)?;
-        Ok(Self { connection, prefix: settings.table_prefix.clone() })
+        Ok(Self {
+            connection,
+            prefix: settings.table_prefix.clone(),
+            breaker: Breaker::new(),
+            round_trips: Arc::default(),
+        })
+    }
+
+    /// Round trips made so far by this cache and its clones (commands sent at once to several
+    /// cluster nodes count as one): what a read costs, for tests and tools.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
     }
 
     fn state_key(&self, owner: &UserId) -> String {
@@ -65,17 +90,21 @@ impl RedisCache {
         format!("{}tlr:{{{owner}}}", self.prefix)
     }
 
+    fn merged_key(&self, owner: &UserId) -> String {
+        format!("{}tlm:{{{owner}}}", self.prefix)
+    }
+
     /// An owner's timeline keys, in the order the scripts take them.
-    fn timeline_keys(&self, owner: &UserId) -> [String; 3] {
-        [self.state_key(owner), self.timeline_key(owner), self.removed_key(owner)]
+    fn timeline_keys(&self, owner: &UserId) -> [String; 4] {
+        [self.state_key(owner), self.timeline_key(owner), self.removed_key(owner), self.merged_key(owner)]
     }
 
     fn recent_key(&self, author: &UserId) -> String {
         format!("{}ar:{{{author}}}", self.prefix)
     }
 
-    fn celebrities_key(&self, reader: &UserId) -> String {
-        format!("{}cf:{{{reader}}}", self.prefix)
+    fn recent_filled_key(&self, author: &UserId) -> String {
+        format!("{}arf:{{{author}}}", self.prefix)
     }
 
     fn tweet_key(&self, id: &TweetId) -> String {
@@ -84,13 +113,35 @@ impl RedisCache {
 
     /// Run a pipeline whose keys all share one hash slot (one owner's keys, one tweet's key).
     async fn run<T: FromRedisValue>(&self, pipeline: &Pipeline, scripts: &[&Script]) -> StoreResult<T> {
+        self.admit()?;
         let mut connection = self.connection.clone();
         let mut result = pipeline.query_async(&mut connection).await;
         if result.as_ref().is_err_and(lost_scripts) {
             self.load(scripts).await?;
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
             result = pipeline.query_async(&mut connection).await;
         }
-        result.map_err(unavailable)
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Let a call through unless the breaker is open; count its round trip.
+    fn admit(&self) -> StoreResult<()> {
+        if !self.breaker.is_closed() {
+            return Err(StoreError::Unavailable {
+                backend: Backend::Redis,
+                source: "marked down after a failure".into(),
+            });
+        }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Classify a failed call; one that did not reach Redis opens the breaker.
+    fn failed(&self, error: RedisError) -> StoreError {
+        if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal() {
+            self.breaker.trip();
+        }
+        unavailable(error)
     }
 
     /// Run independent commands on keys of many slots. A standalone server takes them as one
@@ -111,12 +162,14 @@ impl RedisCache {
             }
             return self.run(&pipeline, scripts).await;
         };
+        self.admit()?;
         let mut results = send_each(cluster, commands).await;
         if results.iter().any(|r| r.as_ref().is_err_and(lost_scripts)) {
             self.load(scripts).await?;
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
             results = send_each(cluster, commands).await;
         }
-        results.into_iter().map(|r| r.map_err(unavailable)).collect()
+        results.into_iter().map(|r| r.map_err(|e| self.failed(e))).collect()
     }
 
     /// Load scripts on every node (after a restart, a failover or a new cluster node).
@@ -159,10 +212,14 @@ async fn send_each<T: FromRedisValue + Send>(
 /// Up to `count` members older than `before`, newest first: every member has score 0, so the
 /// set orders lexicographically, which for ULIDs is by time.
 fn newest_first(key: &str, before: Option<&TweetId>, count: usize) -> Cmd {
-    let max = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
     let mut command = redis::cmd("ZRANGE");
-    command.arg(key).arg(max).arg("-").arg("BYLEX").arg("REV").arg("LIMIT").arg(0).arg(count);
+    command.arg(key).arg(lex_below(before)).arg("-").arg("BYLEX").arg("REV").arg("LIMIT").arg(0).arg(count);
     command
+}
+
+/// The ZRANGE BYLEX bound of the members older than `before` (all without it).
+fn lex_below(before: Option<&TweetId>) -> String {
+    before.map_or_else(|| "+".to_owned(), |id| format!("({id}"))
 }
 
 fn parse_ids(members: &[String]) -> Vec<TweetId> {
@@ -194,23 +251,31 @@ impl TimelineCache for RedisCache {
         owner: &UserId,
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Option<Vec<TweetId>>> {
-        let (state, timeline) = (self.state_key(owner), self.timeline_key(owner));
+    ) -> StoreResult<Option<CachedPage>> {
+        let [state, timeline, _, merged] = self.timeline_keys(owner);
+        let ttl = ttl_seconds() as i64;
+        // One pipeline on the owner's slot: the state, the page, the merged authors, and the
+        // idle time-outs refreshed.
         let mut pipeline = redis::pipe();
         pipeline
             .get(&state)
             .add_command(newest_first(&timeline, before, count))
-            .expire(&state, ttl_seconds() as i64)
+            .smembers(&merged)
+            .expire(&state, ttl)
             .ignore()
-            .expire(&timeline, ttl_seconds() as i64)
+            .expire(&timeline, ttl)
+            .ignore()
+            .expire(&merged, ttl)
             .ignore();
-        let (state, members): (Option<String>, Vec<String>) = self.run(&pipeline, &[]).await?;
+        let (state, members, authors): (Option<String>, Vec<String>, Vec<String>) =
+            self.run(&pipeline, &[]).await?;
         if state.as_deref() != Some("ready") {
             metrics::counter!(telemetry::TIMELINE_CACHE_MISSES).increment(1);
             return Ok(None);
         }
         metrics::counter!(telemetry::TIMELINE_CACHE_HITS).increment(1);
-        Ok(Some(parse_ids(&members)))
+        let merged_authors = authors.iter().filter_map(|a| UserId::parse(a).ok()).collect();
+        Ok(Some(CachedPage { ids: parse_ids(&members), merged_authors }))
     }
 
     async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
@@ -221,11 +286,19 @@ impl TimelineCache for RedisCache {
         self.run(&pipeline, &[&scripts::BEGIN_FILL]).await
     }
 
-    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+    async fn finish_fill(
+        &self,
+        owner: &UserId,
+        ids: &[TweetId],
+        merged_authors: &[UserId],
+    ) -> StoreResult<()> {
         let mut invocation = scripts::FINISH_FILL.key(&self.timeline_keys(owner)[..]);
-        invocation.arg(ttl_seconds()).arg(TIMELINE_CAP);
+        invocation.arg(ttl_seconds()).arg(TIMELINE_CAP).arg(ids.len());
         for id in ids {
             invocation.arg(id.to_string());
+        }
+        for author in merged_authors {
+            invocation.arg(author.as_str());
         }
         let mut pipeline = redis::pipe();
         pipeline.invoke_script(&invocation).ignore();
@@ -256,11 +329,60 @@ impl TimelineCache for RedisCache {
         self.run_each::<u8>(&commands, &[&scripts::REMOVE]).await.map(drop)
     }
 
+    async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let commands: Vec<Cmd> = edges
+            .iter()
+            .map(|edge| {
+                let keys = [self.state_key(&edge.follower_id), self.merged_key(&edge.follower_id)];
+                evalsha(&scripts::ADD_MERGED, &keys, edge.followee_id.as_str())
+            })
+            .collect();
+        self.run_each::<u8>(&commands, &[&scripts::ADD_MERGED]).await.map(drop)
+    }
+
+    async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        let commands: Vec<Cmd> = edges
+            .iter()
+            .map(|edge| {
+                let [state, _, removed, merged] = self.timeline_keys(&edge.follower_id);
+                let args = (edge.followee_id.as_str(), ttl_seconds());
+                evalsha(&scripts::REMOVE_MERGED, &[state, merged, removed], args)
+            })
+            .collect();
+        self.run_each::<u8>(&commands, &[&scripts::REMOVE_MERGED]).await.map(drop)
+    }
+
     async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {
-        // One GET per body rather than an MGET: in a cluster the bodies live in many slots.
-        let commands: Vec<Cmd> = ids.iter().map(|id| redis::Cmd::get(self.tweet_key(id))).collect();
-        let bodies: Vec<Option<String>> = self.run_each(&commands, &[]).await?;
-        Ok(bodies.into_iter().map(|body| body.and_then(|json| serde_json::from_str(&json).ok())).collect())
+        let keys: Vec<String> = ids.iter().map(|id| self.tweet_key(id)).collect();
+        // One MGET per hash slot (a cluster refuses one that crosses slots; a standalone server
+        // has one slot), all sent at once.
+        let mut by_slot: HashMap<Slot, Vec<usize>> = HashMap::new();
+        for (position, key) in keys.iter().enumerate() {
+            let slot = match self.connection {
+                Connection::Cluster(_) => Slot::for_key(key),
+                Connection::Standalone(_) => Slot::for_key(""),
+            };
+            by_slot.entry(slot).or_default().push(position);
+        }
+        let groups: Vec<Vec<usize>> = by_slot.into_values().collect();
+        let commands: Vec<Cmd> = groups
+            .iter()
+            .map(|positions| {
+                let mut mget = redis::cmd("MGET");
+                for &position in positions {
+                    mget.arg(&keys[position]);
+                }
+                mget
+            })
+            .collect();
+        let answers: Vec<Vec<Option<String>>> = self.run_each(&commands, &[]).await?;
+        let mut bodies: Vec<Option<Tweet>> = vec![None; ids.len()];
+        for (positions, answer) in groups.iter().zip(answers) {
+            for (&position, body) in positions.iter().zip(answer) {
+                bodies[position] = body.and_then(|json| serde_json::from_str(&json).ok());
+            }
+        }
+        Ok(bodies)
     }
 
     async fn put_tweets(&self, tweets: &[Tweet]) -> StoreResult<()> {
@@ -298,35 +420,37 @@ impl TimelineCache for RedisCache {
         self.run(&pipeline, &[]).await
     }
 
+    async fn fill_recent(&self, author: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+        let key = self.recent_key(author);
+        let mut pipeline = redis::pipe();
+        if !ids.is_empty() {
+            let members: Vec<(u8, String)> = ids.iter().map(|id| (0, id.to_string())).collect();
+            pipeline.zadd_multiple(&key, &members).ignore();
+        }
+        pipeline
+            .zremrangebyrank(&key, 0, -(TIMELINE_CAP as isize + 1))
+            .ignore()
+            .set(self.recent_filled_key(author), 1)
+            .ignore();
+        self.run(&pipeline, &[]).await
+    }
+
     async fn recent(
         &self,
         authors: &[UserId],
         before: Option<&TweetId>,
         count: usize,
-    ) -> StoreResult<Vec<Vec<TweetId>>> {
-        let commands: Vec<Cmd> =
-            authors.iter().map(|a| newest_first(&self.recent_key(a), before, count)).collect();
-        let lists: Vec<Vec<String>> = self.run_each(&commands, &[]).await?;
-        Ok(lists.into_iter().map(|members| parse_ids(&members)).collect())
-    }
-
-    async fn celebrities_followed(&self, reader: &UserId) -> StoreResult<Option<Vec<UserId>>> {
-        let mut pipeline = redis::pipe();
-        pipeline.get(self.celebrities_key(reader));
-        let (json,): (Option<String>,) = self.run(&pipeline, &[]).await?;
-        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
-    }
-
-    async fn remember_celebrities_followed(
-        &self,
-        reader: &UserId,
-        celebrities: &[UserId],
-    ) -> StoreResult<()> {
-        let json = serde_json::to_string(celebrities)
-            .map_err(|e| StoreError::Corrupt { what: "user", source: Box::new(e) })?;
-        let mut pipeline = redis::pipe();
-        pipeline.set_ex(self.celebrities_key(reader), json, CELEBRITIES_TTL_SECS).ignore();
-        self.run(&pipeline, &[]).await
+    ) -> StoreResult<Vec<Option<Vec<TweetId>>>> {
+        let max = lex_below(before);
+        let commands: Vec<Cmd> = authors
+            .iter()
+            .map(|a| {
+                let keys = [self.recent_key(a), self.recent_filled_key(a)];
+                evalsha(&scripts::RECENT, &keys, (&max, count))
+            })
+            .collect();
+        let lists: Vec<(u8, Vec<String>)> = self.run_each(&commands, &[&scripts::RECENT]).await?;
+        Ok(lists.into_iter().map(|(filled, members)| (filled == 1).then(|| parse_ids(&members))).collect())
     }
 }
 

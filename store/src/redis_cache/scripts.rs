@@ -5,7 +5,8 @@
 //! when complete. KEYS[1] is the state key, KEYS[2] the sorted set of tweet IDs (all scored 0,
 //! so they order lexicographically, which for ULIDs is by time), KEYS[3] (where used) the set of
 //! IDs removed while the timeline was filling: the rebuild read the durable timeline before
-//! those removals may have reached it, so it must not write them back.
+//! those removals may have reached it, so it must not write them back; KEYS[4] (where used) the
+//! set of merged authors (a removed one is remembered in KEYS[3] as `m:<author>`).
 
 use std::sync::LazyLock;
 
@@ -41,12 +42,12 @@ pub static REMOVE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Start a rebuild: mark the timeline cached (so fan-out writes land from now on) and drop any
-/// leftover set and removals. A rebuild already under way, or a complete timeline, is left alone.
+/// leftover sets and removals. A rebuild already under way, or a complete timeline, is left alone.
 pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         if redis.call('EXISTS', KEYS[1]) == 0 then
-            redis.call('DEL', KEYS[2], KEYS[3])
+            redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
             redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
         end
         return 1
@@ -54,9 +55,9 @@ pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Finish a rebuild: merge the IDs ARGV[3..] read from the durable timeline, except those
-/// removed meanwhile, trim to ARGV[2], mark it ready and let the keys idle out after ARGV[1]
-/// seconds.
+/// Finish a rebuild: merge the ARGV[3] IDs ARGV[4..] and then the merged authors after them, all
+/// read from the durable timeline, except those removed meanwhile; trim to ARGV[2], mark it
+/// ready and let the keys idle out after ARGV[1] seconds.
 pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -65,7 +66,8 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
             if #members > 0 then redis.call('ZADD', KEYS[2], unpack(members)) end
             members = {}
         end
-        for i = 3, #ARGV do
+        local last_id = 3 + tonumber(ARGV[3])
+        for i = 4, last_id do
             if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then
                 members[#members + 1] = 0
                 members[#members + 1] = ARGV[i]
@@ -73,11 +75,56 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
             end
         end
         flush()
+        for i = last_id + 1, #ARGV do
+            if redis.call('SISMEMBER', KEYS[3], 'm:' .. ARGV[i]) == 0 then
+                redis.call('SADD', KEYS[4], ARGV[i])
+            end
+        end
         redis.call('DEL', KEYS[3])
         redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
         redis.call('SET', KEYS[1], 'ready', 'EX', ARGV[1])
-        if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+        redis.call('EXPIRE', KEYS[2], ARGV[1])
+        redis.call('EXPIRE', KEYS[4], ARGV[1])
         return 1
+        ",
+    )
+});
+
+/// Add the merged author ARGV[1] to a cached timeline's set (KEYS[2]); skip uncached owners.
+pub static ADD_MERGED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('SADD', KEYS[2], ARGV[1])
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+        return 1
+        ",
+    )
+});
+
+/// Remove the merged author ARGV[1] from the set KEYS[2]; while the timeline is filling,
+/// remember the removal in KEYS[3] for ARGV[2] seconds (as `REMOVE` does for tweets).
+pub static REMOVE_MERGED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        redis.call('SREM', KEYS[2], ARGV[1])
+        if redis.call('GET', KEYS[1]) == 'filling' then
+            redis.call('SADD', KEYS[3], 'm:' .. ARGV[1])
+            redis.call('EXPIRE', KEYS[3], ARGV[2])
+        end
+        return 1
+        ",
+    )
+});
+
+/// An author's recent list (KEYS[1]) if it is known complete (KEYS[2] exists): whether it is,
+/// and up to ARGV[2] IDs below ARGV[1] (a ZRANGE BYLEX bound), newest first.
+pub static RECENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[2]) == 0 then return {0, {}} end
+        return {1, redis.call('ZRANGE', KEYS[1], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, ARGV[2])}
         ",
     )
 });
