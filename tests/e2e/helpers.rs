@@ -139,6 +139,23 @@ pub fn checkpoint_dir(prefix: &str) -> PathBuf {
 }
 
 impl TestApp {
+    /// Poll until `owner`'s durable list of merged authors is `expected` (the follows consumer
+    /// keeps it), and say so if it never is.
+    pub async fn wait_for_merged(&self, owner: &str, expected: &[&str]) {
+        use timeline_model::ports::TimelineStore;
+        let owner = timeline_model::UserId::parse(owner).unwrap();
+        let expected: Vec<_> = expected.iter().map(|a| timeline_model::UserId::parse(a).unwrap()).collect();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let merged = self.service.state.dynamo.merged_authors(&owner).await.unwrap();
+            if merged == expected || Instant::now() > deadline {
+                assert_eq!(merged, expected, "{owner}'s merged authors");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Shut the service down as Ctrl-C does: requests in flight and the batch being applied
     /// finish, and the poller saves its checkpoints.
     pub async fn shut_down(self) -> StoppedApp {

@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod fanout;
 mod poller;
+mod reads;
 mod robustness;
 mod routes;
 mod timeline;

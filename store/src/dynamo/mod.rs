@@ -3,9 +3,11 @@
 //! - `tables`: table names and their one definition, created idempotently and deleted.
 //! - `errors`: SDK errors classified by code into `StoreError`.
 //! - `batch`: BatchWriteItem and BatchGetItem with unprocessed-item retries.
+//! - `calls`: the calls a client makes, counted by operation.
 //! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
 
 mod batch;
+mod calls;
 mod errors;
 mod follows;
 mod idempotency;
@@ -21,6 +23,7 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
+pub use calls::Calls;
 pub use tables::{Streams, TableNames};
 pub use timelines::ENTRY_TTL;
 
@@ -50,13 +53,25 @@ pub async fn sdk_config(settings: &StoreSettings) -> aws_config::SdkConfig {
 pub struct Dynamo {
     client: Client,
     tables: TableNames,
+    calls: Calls,
 }
 
 impl Dynamo {
     /// Build the client once per process.
     pub async fn connect(settings: &StoreSettings) -> Self {
         let sdk = sdk_config(settings).await;
-        Self { client: Client::new(&sdk), tables: TableNames::with_prefix(&settings.table_prefix) }
+        let calls = Calls::default();
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.counter()).build();
+        Self {
+            client: Client::from_conf(config),
+            tables: TableNames::with_prefix(&settings.table_prefix),
+            calls,
+        }
+    }
+
+    /// The calls this client and its clones made so far.
+    pub fn calls(&self) -> &Calls {
+        &self.calls
     }
 
     pub fn tables(&self) -> &TableNames {
