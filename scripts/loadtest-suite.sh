@@ -8,7 +8,8 @@
 #      streams), measures the fresh store's raw write rate and one fan-out call beside it
 #      and the fan-out handler working off a queued backlog (timeline-bench, the yardsticks of the
 #      fan-out figures), then starts the server with the posting limit off;
-#   4. runs the k6 scenarios (loadtest/k6/*.js), each writing $RESULTS_DIR/$RUN-<scenario>.json;
+#   4. runs the k6 scenarios (loadtest/k6/*.js), each writing $RESULTS_DIR/$RUN-<scenario>.json
+#      (degraded with the suite's Redis stopped, which is started again after it);
 #   5. writes $RUN-machine.txt and $RUN-summary.md beside them and the plots into $PLOTS_DIR;
 #   6. stops what it started, whatever happened.
 # It exits non-zero when a scenario missed a threshold (an SLO) or failed, after writing
@@ -19,7 +20,7 @@
 # Knobs (environment variables; loadtest/README.md explains each): USERS HISTORY THRESHOLD
 # SCENARIOS PROFILE RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS BENCH_FOLLOWERS
 # BENCH_BACKLOG READ_VUS READ_DURATION MIX_RATES MIX_STEP BURST_POSTS BURST_VUS CAP_POSTS CAP_VUS
-# LAG_RATE LAG_DURATION.
+# LAG_RATE LAG_DURATION DEGRADED_VUS DEGRADED_DURATION.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,6 +50,7 @@ if ((CI_SIZED)); then
   : "${SEED_ARGS:=--readers 3 --reader-followees 10,50 --fanout-targets 10,50,200 --burst-authors 4}"
   : "${READ_VUS:=4}" "${READ_DURATION:=3s}" "${MIX_RATES:=20,40}" "${MIX_STEP:=3s}"
   : "${BURST_POSTS:=40}" "${BURST_VUS:=4}" "${LAG_RATE:=5}" "${LAG_DURATION:=4s}"
+  : "${DEGRADED_VUS:=2}" "${DEGRADED_DURATION:=3s}"
   # cap keeps its 820 posts: below the cap of 800 nothing is trimmed and the scenario tests
   # nothing. On the dev build and 2 cores they take about 8 s at 4 VUs (113 posts/s measured).
   : "${CAP_POSTS:=820}" "${CAP_VUS:=4}"
@@ -58,7 +60,8 @@ fi
 USERS="${USERS:-12000}"
 HISTORY="${HISTORY:-2}"
 THRESHOLD="${THRESHOLD:-10000}"
-SCENARIOS="${SCENARIOS:-read fanout burst cap lag mix}"
+# degraded last: it stops Redis, and the scenarios after it would find the cache empty.
+SCENARIOS="${SCENARIOS:-read fanout burst cap lag mix degraded}"
 PROFILE="${PROFILE:-perf}"
 RUN="${RUN:-$(date +%F)}"
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/loadtest/results}"
@@ -162,12 +165,28 @@ scenario_env() {
     burst) pairs=(POSTS="${BURST_POSTS:-}" VUS="${BURST_VUS:-}") ;;
     cap) pairs=(POSTS="${CAP_POSTS:-}" VUS="${CAP_VUS:-}") ;;
     lag) pairs=(RATE="${LAG_RATE:-}" DURATION="${LAG_DURATION:-}") ;;
+    degraded) pairs=(VUS="${DEGRADED_VUS:-}" DURATION="${DEGRADED_DURATION:-}") ;;
   esac
   local pair
   for pair in "${pairs[@]}"; do
     [[ -n ${pair#*=} ]] && printf -- '-e\n%s\n' "$pair"
   done
   return 0
+}
+
+# degraded reads with Redis down: only the Redis this run started (on REDIS_PORT, recorded in
+# STARTED_RECORD) is stopped, never one it found. It is started again afterwards, empty, for what
+# follows (check_bad_input's seeder too, which gives up on an unreachable Redis); the cleanup
+# stops it either way.
+stop_redis() {
+  grep -qx redis "$STARTED_RECORD" || die "the Redis on port $REDIS_PORT is not this run's; not stopping it"
+  log "stopping the suite's Redis on port $REDIS_PORT for the degraded scenario"
+  "$ROOT/scripts/services.sh" down redis
+}
+
+start_redis() {
+  log "starting the suite's Redis on port $REDIS_PORT again"
+  "$ROOT/scripts/services.sh" up --no-cluster --record "$STARTED_RECORD"
 }
 
 # k6 exits 99 when a threshold (an SLO) was missed, and with other codes when the script
@@ -180,9 +199,11 @@ run_scenarios() {
     local extra=()
     mapfile -t extra < <(scenario_env "$scenario")
     log "scenario $scenario"
+    [[ $scenario != degraded ]] || stop_redis
     rc=0
     "$K6" run --quiet -e BASE_URL="$BASE_URL" -e SEED_FILE="$SEED_FILE" -e RESULTS_DIR="$RESULTS_DIR" \
       -e RUN="$RUN" "${extra[@]}" "loadtest/k6/$scenario.js" || rc=$?
+    [[ $scenario != degraded ]] || start_redis
     case $rc in
       0) ;;
       99) missed+=("$scenario") ;;

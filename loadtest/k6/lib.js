@@ -161,6 +161,12 @@ export function requireRole(name) {
   return value;
 }
 
+// A random active reader of the seed (roles.readers): {id, followees}.
+export function randomReader() {
+  const readers = seed.roles.readers;
+  return readers[Math.floor(Math.random() * readers.length)];
+}
+
 export function randomGraphUser() {
   const ids = SEED.graphIds;
   return ids[Math.floor(Math.random() * ids.length)];

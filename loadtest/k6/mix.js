@@ -35,8 +35,8 @@
 
 import exec from 'k6/execution';
 import {
-  MAX_FAILED, count, fmt, follow, getTimeline, num, numList, postTweet, randomGraphUser, results,
-  role, round, seconds, stat, sub, thresholds, trendStats, unfollow, setupReaders,
+  MAX_FAILED, count, fmt, follow, getTimeline, num, numList, postTweet, randomGraphUser, randomReader,
+  results, round, seconds, stat, sub, thresholds, trendStats, unfollow, setupReaders,
 } from './lib.js';
 
 const RATES = numList('RATES', [100, 200, 400, 800, 1600]);
@@ -80,8 +80,6 @@ export const options = {
   setupTimeout: __ENV.SETUP_TIMEOUT || '300s',
 };
 
-const READERS = role('readers', []);
-
 export function setup() {
   return setupReaders(LIMIT);
 }
@@ -89,8 +87,7 @@ export function setup() {
 export function mix() {
   const draw = Math.random() * 100;
   if (draw < READ_PCT) {
-    const reader = READERS[Math.floor(Math.random() * READERS.length)];
-    getTimeline(reader.id, LIMIT, { op: 'read' });
+    getTimeline(randomReader().id, LIMIT, { op: 'read' });
   } else if (draw < READ_PCT + POST_PCT) {
     const author = randomGraphUser();
     postTweet(author, `mix ${exec.scenario.name} #${exec.scenario.iterationInTest}`, { op: 'post' });

@@ -20,8 +20,8 @@
 // http_req_duration of each phase; by_followees from the reads' submetrics per followees tag.
 
 import {
-  MAX_FAILED, count, fmt, getHealth, getTimeline, num, results, role, round, seconds, stat, sub,
-  thresholds, trendStats, setupReaders,
+  MAX_FAILED, count, fmt, getHealth, getTimeline, num, randomReader, results, role, round, seconds, stat,
+  sub, thresholds, trendStats, setupReaders,
 } from './lib.js';
 
 const VUS = num('VUS', 32);
@@ -63,14 +63,12 @@ export const options = {
   setupTimeout: __ENV.SETUP_TIMEOUT || '300s',
 };
 
-const READERS = role('readers', []);
-
 export function setup() {
   return setupReaders(LIMIT);
 }
 
 export function read() {
-  const reader = READERS[Math.floor(Math.random() * READERS.length)];
+  const reader = randomReader();
   getTimeline(reader.id, LIMIT, { followees: String(reader.followees) });
 }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use super::Scenario;
 use super::files::{self, FileError};
-use super::formats::{BurstFigures, CapFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures};
+use super::formats::{
+    BurstFigures, CapFigures, DegradedFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures,
+};
 
 /// One line per problem, in the order of `scenarios`; empty when every file is complete.
 pub fn problems(dir: &Path, run: &str, scenarios: &[Scenario]) -> Vec<String> {
@@ -21,6 +23,7 @@ fn problem(dir: &Path, run: &str, scenario: Scenario) -> Option<String> {
         Scenario::Cap => present::<CapFigures>(dir, run),
         Scenario::Fanout => present::<FanoutFigures>(dir, run),
         Scenario::Lag => present::<LagFigures>(dir, run),
+        Scenario::Degraded => present::<DegradedFigures>(dir, run),
     };
     outcome.err().map(|error| error.to_string())
 }

@@ -40,7 +40,7 @@ pub enum Command {
     Check {
         #[command(flatten)]
         run: RunArgs,
-        /// A scenario to check; repeat for more. Default: all six.
+        /// A scenario to check; repeat for more. Default: every scenario.
         #[arg(long = "scenario", value_name = "NAME")]
         scenarios: Vec<Scenario>,
     },

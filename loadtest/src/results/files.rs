@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::Scenario;
 use super::formats::{
-    BurstFigures, CapFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results,
+    BurstFigures, CapFigures, DegradedFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures,
+    Results,
 };
 
 /// A file that could not be read, or does not hold what its format says.
@@ -55,6 +56,7 @@ pub struct RunResults {
     pub cap: Option<Results<CapFigures>>,
     pub fanout: Option<Results<FanoutFigures>>,
     pub lag: Option<Results<LagFigures>>,
+    pub degraded: Option<Results<DegradedFigures>>,
 }
 
 impl RunResults {
@@ -68,6 +70,7 @@ impl RunResults {
             cap: load(dir, run)?,
             fanout: load(dir, run)?,
             lag: load(dir, run)?,
+            degraded: load(dir, run)?,
         })
     }
 
@@ -79,6 +82,7 @@ impl RunResults {
             Scenario::Cap => self.cap.is_some(),
             Scenario::Fanout => self.fanout.is_some(),
             Scenario::Lag => self.lag.is_some(),
+            Scenario::Degraded => self.degraded.is_some(),
         }
     }
 }

@@ -232,6 +232,25 @@ impl Figures for LagFigures {
     }
 }
 
+/// Home-timeline reads with Redis stopped, served from the durable timeline.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DegradedFigures {
+    pub vus: u64,
+    pub degraded_rate: f64,
+    pub degraded_p50_ms: f64,
+    pub degraded_p99_ms: f64,
+    /// Reads that were not a 200 with a non-empty page.
+    pub degraded_failed: u64,
+}
+
+impl Figures for DegradedFigures {
+    const SCENARIO: Scenario = Scenario::Degraded;
+
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 fn not_empty<T>(name: &str, list: &[T]) -> Result<(), String> {
     if list.is_empty() { Err(format!("{name} is empty")) } else { Ok(()) }
 }
@@ -297,6 +316,21 @@ mod tests {
         let figures = r#"{"rate":5,"posts":300,"lag_p50_ms":10,"lag_p99_ms":30,"lag_max_ms":90,"missed":0}"#;
         let error = parse::<LagFigures>(&file("lag", figures)).unwrap_err();
         assert!(error.contains("missing field `lag_p95_ms`"), "{error}");
+    }
+
+    #[test]
+    fn a_degraded_file_needs_every_figure() {
+        let figures = r#"{"vus":8,"degraded_rate":310.5,"degraded_p50_ms":21,"degraded_p99_ms":64.2,
+                          "degraded_failed":0}"#;
+        let results = parse::<DegradedFigures>(&file("degraded", figures)).unwrap();
+        assert_eq!(results.figures.degraded_p99_ms, 64.2);
+        let renamed = figures.replace("\"degraded_failed\"", "\"failed\"");
+        let error = parse::<DegradedFigures>(&file("degraded", &renamed)).unwrap_err();
+        assert!(error.contains("missing field `degraded_failed`"), "{error}");
+        // What k6 exports for a trend without a sample: a run whose reads never came back.
+        let no_reads = figures.replace("64.2", "null");
+        let error = parse::<DegradedFigures>(&file("degraded", &no_reads)).unwrap_err();
+        assert!(error.contains("invalid type: null"), "{error}");
     }
 
     #[test]

@@ -32,11 +32,19 @@ pub enum Scenario {
     Cap,
     Fanout,
     Lag,
+    Degraded,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] =
-        [Scenario::Read, Scenario::Mix, Scenario::Burst, Scenario::Cap, Scenario::Fanout, Scenario::Lag];
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Read,
+        Scenario::Mix,
+        Scenario::Burst,
+        Scenario::Cap,
+        Scenario::Fanout,
+        Scenario::Lag,
+        Scenario::Degraded,
+    ];
 
     /// The name in file names and in the files' `scenario` key.
     pub fn name(self) -> &'static str {
@@ -47,6 +55,7 @@ impl Scenario {
             Scenario::Cap => "cap",
             Scenario::Fanout => "fanout",
             Scenario::Lag => "lag",
+            Scenario::Degraded => "degraded",
         }
     }
 }

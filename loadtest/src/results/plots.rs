@@ -80,8 +80,8 @@ pub fn plot_all(results: &RunResults, out: &Path) -> Result<Plotted, PlotError> 
             Scenario::Burst => {
                 results.burst.as_ref().map(|burst| burst_lag(burst, results.lag.as_ref(), run, &path))
             }
-            // lag is drawn beside burst; cap's figures are a table row, nothing to plot
-            Scenario::Lag | Scenario::Cap => None,
+            // lag is drawn beside burst; cap's and degraded's figures are a table row, nothing to plot
+            Scenario::Lag | Scenario::Cap | Scenario::Degraded => None,
         };
         match drawn {
             None => plotted.skipped.push((file, scenario)),

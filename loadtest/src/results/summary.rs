@@ -4,7 +4,8 @@
 
 use super::files::RunResults;
 use super::formats::{
-    BurstFigures, CapFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures, Results,
+    BurstFigures, CapFigures, DegradedFigures, FanoutFigures, Figures, LagFigures, MixFigures, ReadFigures,
+    Results,
 };
 use super::knee::Knee;
 use super::machine::Machine;
@@ -25,6 +26,7 @@ pub fn render(results: &RunResults, machine: Option<&Machine>) -> String {
             Scenario::Cap => section(&mut out, &results.run, results.cap.as_ref(), cap),
             Scenario::Fanout => section(&mut out, &results.run, results.fanout.as_ref(), fanout),
             Scenario::Lag => section(&mut out, &results.run, results.lag.as_ref(), lag),
+            Scenario::Degraded => section(&mut out, &results.run, results.degraded.as_ref(), degraded),
         }
     }
     out.0
@@ -192,6 +194,14 @@ fn lag(out: &mut Markdown, figures: &LagFigures) {
     out.table(&headers, vec![row.collect()]);
 }
 
+fn degraded(out: &mut Markdown, figures: &DegradedFigures) {
+    let headers = ["read rate (req/s)", "read p50 (ms)", "read p99 (ms)", "failed", "VUs"];
+    let row = numbers(&[figures.degraded_rate, figures.degraded_p50_ms, figures.degraded_p99_ms])
+        .into_iter()
+        .chain([figures.degraded_failed.to_string(), figures.vus.to_string()]);
+    out.table(&headers, vec![row.collect()]);
+}
+
 fn numbers(values: &[f64]) -> Vec<String> {
     values.iter().copied().map(number).collect()
 }
@@ -259,6 +269,7 @@ mod tests {
             "## cap",
             "## fanout",
             "## lag",
+            "## degraded",
         ];
         assert_eq!(headings, expected);
         assert!(summary.contains("| cores | 2 |\n| memory_mb | 7940 |"), "{summary}");
@@ -275,6 +286,7 @@ mod tests {
         assert!(summary.contains("| 820 | 312 | 800 | 3 | 3 | 640 | 85 |"), "{summary}");
         assert!(summary.contains("| 10000 | 20 | 15.8 | 910 | 1 |"), "{summary}");
         assert!(summary.contains("| 5 | 600 | 35.2 | 71.9 | 118 | 201 | 0 |"), "{summary}");
+        assert!(summary.contains("| 310 | 21.3 | 44.8 | 0 | 8 |"), "{summary}");
     }
 
     #[test]
