@@ -7,7 +7,11 @@ use serde::Serialize;
 
 /// A JSON response with the contract's content type.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    // A page of 20 tweets is about 6 KB: starting at 1 KB spares most of the regrowing.
+    let mut bytes = Vec::with_capacity(1024);
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes = b"{}".to_vec();
+    }
     let mut response = (status, bytes).into_response();
     response
         .headers_mut()

@@ -41,8 +41,8 @@ impl Bodies {
         self.0.get(id)
     }
 
-    pub fn insert(&self, tweet: Tweet) {
-        self.0.insert(tweet.tweet_id, Arc::new(tweet));
+    pub fn insert(&self, tweet: Arc<Tweet>) {
+        self.0.insert(tweet.tweet_id, tweet);
     }
 
     /// Drop a body this process saw deleted (other processes keep theirs: see the module doc).
@@ -75,7 +75,7 @@ mod tests {
     fn a_body_comes_back_until_forgotten() {
         let bodies = Bodies::with_capacity(1 << 20);
         let hello = tweet("hello");
-        bodies.insert(hello.clone());
+        bodies.insert(Arc::new(hello.clone()));
         assert_eq!(bodies.get(&hello.tweet_id).as_deref(), Some(&hello));
         bodies.forget(&hello.tweet_id);
         assert_eq!(bodies.get(&hello.tweet_id), None);
@@ -85,7 +85,7 @@ mod tests {
     fn the_cache_keeps_to_its_size() {
         let bodies = Bodies::with_capacity(100 * ENTRY_OVERHEAD as u64);
         for n in 0..1000 {
-            bodies.insert(tweet(&format!("tweet {n}")));
+            bodies.insert(Arc::new(tweet(&format!("tweet {n}"))));
         }
         bodies.0.run_pending_tasks();
         assert!(

@@ -10,6 +10,7 @@
 //! - [`home`]: reading a home timeline (cache, then durable timeline, then refill).
 //! - [`bodies`]: the in-process cache of tweet bodies the home timeline reads first.
 //! - [`fanout`]: what each posted or deleted tweet, follow or unfollow does to timelines.
+//! - `fake` (tests, or feature `fake`): in-memory ports, for unit tests and benchmarks.
 
 pub mod bodies;
 pub mod fanout;
@@ -24,8 +25,8 @@ pub mod tweet;
 pub mod user;
 pub mod values;
 
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 
 pub use follow::Follow;
 pub use timeline::{Limit, Page, TIMELINE_CAP, TimelineEntry};

@@ -178,26 +178,43 @@ fn unix_millis(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, written digit by digit: every tweet of every page is
+    /// serialised through here, and `write!` with seven formatted fields cost more than the rest
+    /// of the tweet (api/benches/home_read.rs).
+    fn rfc3339(self) -> [u8; 24] {
+        fn digits(out: &mut [u8], mut value: u32) {
+            for slot in out.iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        let (year, month, day) = self.0.to_calendar_date();
+        let (hour, minute, second, milli) = self.0.to_hms_milli();
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        // Years before 0 or after 9999 cannot come from a ULID or a parsed timestamp.
+        digits(&mut out[0..4], year.clamp(0, 9999) as u32);
+        digits(&mut out[5..7], u8::from(month).into());
+        digits(&mut out[8..10], day.into());
+        digits(&mut out[11..13], hour.into());
+        digits(&mut out[14..16], minute.into());
+        digits(&mut out[17..19], second.into());
+        digits(&mut out[20..23], milli.into());
+        out
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
+        let text = self.rfc3339();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let text = self.rfc3339();
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -269,6 +286,16 @@ mod properties {
     use super::*;
 
     proptest! {
+        #[test]
+        fn timestamps_print_as_rfc3339_and_parse_back(millis in 0u64..253_402_300_799_999) {
+            let t = Timestamp::from_unix_millis(millis);
+            let printed = t.to_string();
+            let expected = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap();
+            prop_assert_eq!(&printed[..19], expected.format(&time::format_description::well_known::Rfc3339).unwrap()[..19].to_owned());
+            prop_assert_eq!(Timestamp::parse(&printed).unwrap(), t);
+            prop_assert_eq!(serde_json::to_string(&t).ok(), Some(format!("\"{printed}\"")));
+        }
+
         #[test]
         fn tweet_text_accepts_exactly_1_to_280_scalar_values_of_printable_text(
             text in "[a-zé😀 \\n]{0,300}",

@@ -1,27 +1,27 @@
 //! An author crossing the fan-out threshold, either way.
 //!
 //! Whether an author is fanned out or merged in at read time is [`User::merged_at_read`], and
-//! every reader lists the merged authors it follows (the follows consumer keeps the lists). So
-//! a crossing, noticed on a follow or unfollow of the author, moves every follower over, in an
-//! order that never hides a tweet and survives a crash at any step (the record is retried and
-//! each step is idempotent):
-//! - up: the author's recent list is filled, every follower lists the author, then the mode
-//!   flips: tweets posted meanwhile are still fanned out, and reads merge them in twice at worst
-//!   (the merge keeps one of each);
-//! - down: the mode flips first (new tweets are fanned out), then each follower gets the
-//!   author's newest tweets copied in, as a follow does, before it stops listing the author. A
-//!   crash midway leaves some followers listing an author that is fanned out: their reads stay
-//!   complete (the author's tweets come from its index), only slower, until a rebuild.
+//! every reader lists the merged authors it follows (the follows consumer keeps the lists). A
+//! crossing is noticed on a follow or unfollow of the author:
+//! - up: the author's recent list is filled from its index, every follower lists the author,
+//!   then the mode flips. Tweets posted meanwhile are still fanned out, and reads merge them in
+//!   twice at worst (the merge keeps one of each). A crash at any step is finished by the
+//!   record's retry (the mode has not flipped yet, and every step is idempotent). The cost is
+//!   about one fan-out of the author's followers.
+//! - down: only the mode flips: new tweets are fanned out, and the followers keep listing the
+//!   author, so the tweets it posted while merged keep coming from its recent list, which
+//!   stays complete for them. Copying those into every follower's timeline instead would cost
+//!   a follow backfill per follower (2 million entries at the default threshold, longer than a
+//!   Lambda may run); a follower stops listing the author when it unfollows, and a rebuild
+//!   drops a listing that is no longer needed.
 //!
-//! The cost is one fan-out of the author's followers (up), or a follow backfill per follower
-//! (down); the margin in [`User::should_merge_at_read`] keeps a follow and unfollow at the
-//! threshold from paying it back and forth.
+//! The margin in [`User::should_merge_at_read`] keeps a follow and an unfollow at the
+//! threshold from paying an up-crossing each time.
 
-use super::{Fanout, Write, backfill};
+use super::Fanout;
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
-use crate::timeline::{FOLLOW_BACKFILL, TIMELINE_CAP};
-use crate::tweet::Tweet;
+use crate::timeline::TIMELINE_CAP;
 use crate::user::User;
 use crate::values::UserId;
 
@@ -40,27 +40,12 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             let ids: Vec<_> = newest.iter().map(|t| t.tweet_id).collect();
             self.cache.fill_recent(id, &ids).await?;
             self.each_follower_page(id, |page| self.merge_in_followers(id, page)).await?;
-            self.users.set_merged_at_read(id, true).await
-        } else {
-            self.users.set_merged_at_read(id, false).await?;
-            let recent = self.tweets.by_author(id, None, FOLLOW_BACKFILL).await?;
-            self.each_follower_page(id, |page| self.fan_out_to_followers(id, &recent, page)).await
         }
+        self.users.set_merged_at_read(id, merge).await
     }
 
     async fn merge_in_followers(&self, author: &UserId, followers: Vec<UserId>) -> StoreResult<()> {
         self.merge_in(&edges_to(author, followers)).await
-    }
-
-    /// Copy the author's `recent` tweets into the followers' timelines, then stop listing it.
-    async fn fan_out_to_followers(
-        &self,
-        author: &UserId,
-        recent: &[Tweet],
-        followers: Vec<UserId>,
-    ) -> StoreResult<()> {
-        self.write(Write::Insert, &backfill(&followers, recent)).await?;
-        self.merge_out(&edges_to(author, followers)).await
     }
 
     /// Run `step` on each page of the author's followers, in order.

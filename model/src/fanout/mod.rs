@@ -117,7 +117,14 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             }
             _ => {
                 let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
-                let entries = backfill(std::slice::from_ref(&edge.follower_id), &recent);
+                let entries: Vec<TimelineEntry> = recent
+                    .iter()
+                    .map(|t| TimelineEntry {
+                        owner_id: edge.follower_id.clone(),
+                        tweet_id: t.tweet_id,
+                        author_id: t.author_id.clone(),
+                    })
+                    .collect();
                 FanoutReport { followers: 1, ..self.write(Write::Insert, &entries).await? }
             }
         };
@@ -233,20 +240,6 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             page = next_page;
         }
     }
-}
-
-/// Entries that copy `tweets` (one author's) into the timelines of `owners`.
-fn backfill(owners: &[UserId], tweets: &[Tweet]) -> Vec<TimelineEntry> {
-    owners
-        .iter()
-        .flat_map(|owner| {
-            tweets.iter().map(|t| TimelineEntry {
-                owner_id: owner.clone(),
-                tweet_id: t.tweet_id,
-                author_id: t.author_id.clone(),
-            })
-        })
-        .collect()
 }
 
 fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<TimelineEntry> {
