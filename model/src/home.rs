@@ -247,14 +247,7 @@ mod tests {
     async fn a_cache_miss_is_served_from_the_durable_timeline_and_refills_the_cache() {
         let memory = world(&["ann", "bob"]).await;
         memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
-        let mut posted = Vec::new();
-        for n in 0..5 {
-            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
-            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
-            posted.push(tweet.tweet_id);
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        posted.reverse();
+        let posted = posted_and_fanned_out(&memory, "ann", 5).await;
         assert_eq!(memory.page(&id("bob"), None, 10).await.unwrap(), None);
         let limit = Limit::parse(Some("3")).unwrap();
         let rebuilds = Rebuilds::default();
@@ -267,6 +260,19 @@ mod tests {
         let ids: Vec<TweetId> = second.items.iter().map(|t| t.tweet_id).collect();
         assert_eq!(ids, posted[3..]);
         assert_eq!(second.next, None);
+    }
+
+    /// `count` tweets by `author`, fanned out, newest first.
+    async fn posted_and_fanned_out(memory: &Memory, author: &str, count: usize) -> Vec<TweetId> {
+        let mut posted = Vec::new();
+        for n in 0..count {
+            let tweet = post(memory, author, &format!("tweet {n}")).await;
+            fanout(memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        posted.reverse();
+        posted
     }
 
     /// Follow through the fan-out, as the follows consumer does (so crossings are noticed).
@@ -385,14 +391,7 @@ mod tests {
     async fn a_page_next_to_deleted_tweets_is_full_and_its_cursor_continues_after_it() {
         let memory = world(&["ann", "bob"]).await;
         follow(&memory, u64::MAX, "bob", "ann").await;
-        let mut posted = Vec::new();
-        for n in 0..10 {
-            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
-            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
-            posted.push(tweet.tweet_id);
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        posted.reverse();
+        let posted = posted_and_fanned_out(&memory, "ann", 10).await;
         // Deleted, their removal not fanned out yet: the timelines still hold them.
         for gone in &posted[1..5] {
             memory.delete(gone).await.unwrap();
