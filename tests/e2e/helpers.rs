@@ -139,6 +139,22 @@ pub fn checkpoint_dir(prefix: &str) -> PathBuf {
 }
 
 impl TestApp {
+    /// Poll until `author`'s stored mode is `merged` (the follows consumer sets it once a
+    /// crossing is complete), and say so if it never is.
+    pub async fn wait_for_mode(&self, author: &str, merged: bool) {
+        use timeline_model::ports::Users;
+        let id = timeline_model::UserId::parse(author).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let profile = Users::get(&self.service.state.dynamo, &id).await.unwrap().unwrap();
+            if profile.merged_at_read == merged || Instant::now() > deadline {
+                assert_eq!(profile.merged_at_read, merged, "{author} merged at read time");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Poll until `owner`'s durable list of merged authors is `expected` (the follows consumer
     /// keeps it), and say so if it never is.
     pub async fn wait_for_merged(&self, owner: &str, expected: &[&str]) {

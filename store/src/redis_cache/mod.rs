@@ -14,7 +14,8 @@
 //! - `arf:{author}`: present once `ar:{author}` was filled from the author's index, so that a
 //!   list lost with a restart is told from a short one.
 //!
-//! Timelines and bodies idle out after `IDLE_TTL`; each read refreshes the timeline's TTL, so
+//! Timelines and bodies idle out after `IDLE_TTL`; reads refresh the timeline's TTL (once it ran a
+//! day low), so
 //! only active readers keep a cached timeline, and the fan-out only writes those.
 //!
 //! Every call goes through a circuit breaker (`breaker`) and counts its round trips
@@ -47,6 +48,10 @@ use crate::telemetry;
 
 /// How long an unread timeline, or an unread tweet body, stays cached.
 pub const IDLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How far a cached timeline's idle time-out may run down before a read sets it back: a day, so
+/// an active reader's keys are rewritten once a day rather than on every read.
+const TTL_REFRESH_SLACK: Duration = Duration::from_secs(24 * 3600);
 
 /// Commands in flight at once per batch on a cluster.
 const CLUSTER_IN_FLIGHT: usize = 256;
@@ -209,15 +214,8 @@ async fn send_each<T: FromRedisValue + Send>(
     stream::iter(requests).buffered(CLUSTER_IN_FLIGHT).collect().await
 }
 
-/// Up to `count` members older than `before`, newest first: every member has score 0, so the
-/// set orders lexicographically, which for ULIDs is by time.
-fn newest_first(key: &str, before: Option<&TweetId>, count: usize) -> Cmd {
-    let mut command = redis::cmd("ZRANGE");
-    command.arg(key).arg(lex_below(before)).arg("-").arg("BYLEX").arg("REV").arg("LIMIT").arg(0).arg(count);
-    command
-}
-
-/// The ZRANGE BYLEX bound of the members older than `before` (all without it).
+/// The ZRANGE BYLEX bound of the members older than `before` (all without it): every member has
+/// score 0, so a set orders lexicographically, which for ULIDs is by time.
 fn lex_below(before: Option<&TweetId>) -> String {
     before.map_or_else(|| "+".to_owned(), |id| format!("({id}"))
 }
@@ -253,23 +251,21 @@ impl TimelineCache for RedisCache {
         count: usize,
     ) -> StoreResult<Option<CachedPage>> {
         let [state, timeline, _, merged] = self.timeline_keys(owner);
-        let ttl = ttl_seconds() as i64;
-        // One pipeline on the owner's slot: the state, the page, the merged authors, and the
-        // idle time-outs refreshed.
+        // One script on the owner's slot: the state, the page, the merged authors, and the idle
+        // time-outs refreshed when they run low.
+        let mut invocation = scripts::PAGE.key(&state);
+        invocation
+            .key(&timeline)
+            .key(&merged)
+            .arg(lex_below(before))
+            .arg(count)
+            .arg(ttl_seconds())
+            .arg(ttl_seconds() - TTL_REFRESH_SLACK.as_secs());
         let mut pipeline = redis::pipe();
-        pipeline
-            .get(&state)
-            .add_command(newest_first(&timeline, before, count))
-            .smembers(&merged)
-            .expire(&state, ttl)
-            .ignore()
-            .expire(&timeline, ttl)
-            .ignore()
-            .expire(&merged, ttl)
-            .ignore();
-        let (state, members, authors): (Option<String>, Vec<String>, Vec<String>) =
-            self.run(&pipeline, &[]).await?;
-        if state.as_deref() != Some("ready") {
+        pipeline.invoke_script(&invocation);
+        let ((ready, members, authors),): ((u8, Vec<String>, Vec<String>),) =
+            self.run(&pipeline, &[&scripts::PAGE]).await?;
+        if ready != 1 {
             metrics::counter!(telemetry::TIMELINE_CACHE_MISSES).increment(1);
             return Ok(None);
         }

@@ -12,6 +12,24 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// A page of a ready timeline in one command: whether it is ready (1) or not (0), up to ARGV[2]
+/// IDs below ARGV[1] (a ZRANGE BYLEX bound), newest first, and the merged authors (KEYS[3]).
+/// The three idle time-outs are set back to ARGV[3] seconds only once they fell below ARGV[4]:
+/// an active reader's keys are rewritten about once a day, not on every read.
+pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('GET', KEYS[1]) ~= 'ready' then return {0, {}, {}} end
+        local ids = redis.call('ZRANGE', KEYS[2], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, ARGV[2])
+        local merged = redis.call('SMEMBERS', KEYS[3])
+        if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) then
+            for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+        end
+        return {1, ids, merged}
+        ",
+    )
+});
+
 /// Add ARGV[1] to a cached timeline and trim it to ARGV[2] entries; skip uncached owners.
 pub static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
