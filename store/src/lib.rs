@@ -4,9 +4,10 @@
 //! - [`settings`]: every environment variable of every binary, parsed once into typed values.
 //! - [`dynamo`]: the DynamoDB tables (users, usernames, follows, tweets, timelines, idempotency),
 //!   their one definition (the local runner, tests and tools create and delete them from it),
-//!   and the batch writes with partial-failure retries.
+//!   the batch writes with partial-failure retries, and the calls a client made, by operation.
 //! - [`stream`]: stream records of the tweets and follows tables decoded into domain events.
-//! - [`redis_cache`]: the Redis timeline cache, standalone or cluster, plain or TLS.
+//! - [`redis_cache`]: the Redis timeline cache, standalone or cluster, plain or TLS, behind a
+//!   circuit breaker, counting its round trips.
 //! - [`retry`]: jittered, capped exponential backoff.
 //! - [`telemetry`]: metric names shared with template.yaml, the EMF recorder, log set-up.
 
