@@ -8,6 +8,7 @@
 //! - [`ports`]: the storage traits the adapters implement, and their one error type.
 //! - [`service`]: the use cases behind the routes that change state, and the domain error.
 //! - [`home`]: reading a home timeline (cache, then durable timeline, then refill).
+//! - [`truth`]: a home timeline recomputed from the source tables, and a stored copy's drift.
 //! - [`bodies`]: the in-process cache of tweet bodies the home timeline reads first.
 //! - [`fanout`]: what each posted or deleted tweet, follow or unfollow does to timelines.
 //! - `fake` (tests, or feature `fake`): in-memory ports, for unit tests and benchmarks.
@@ -21,6 +22,7 @@ pub mod ports;
 pub mod posting;
 pub mod service;
 pub mod timeline;
+pub mod truth;
 pub mod tweet;
 pub mod user;
 pub mod values;

@@ -31,6 +31,11 @@ pub fn corrupt(what: &'static str, error: serde_dynamo::Error) -> StoreError {
     StoreError::Corrupt { what, source: Box::new(error) }
 }
 
+/// A stored value that does not parse into the domain.
+pub fn corrupt_value(what: &'static str, error: timeline_model::ValidationError) -> StoreError {
+    StoreError::Corrupt { what, source: Box::new(error) }
+}
+
 /// Whether a service error carries this code (conditional check failures, conflicts).
 pub fn has_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>, code: &str) -> bool {
     error.code() == Some(code)

@@ -4,7 +4,7 @@
 //! them first, and one query gives a rebuild both.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use timeline_model::ports::{DurableHome, StoreError, StoreResult, TimelineStore};
+use timeline_model::ports::{DurableHome, StoreResult, TimelineStore};
 use timeline_model::{Follow, TimelineEntry, TweetId, UserId};
 
 use std::time::Duration;
@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Dynamo;
 use super::batch::{Item, write_all};
+use super::errors::corrupt_value;
 use super::requests::{from_item, from_items, query_counting, query_up_to, to_item};
 
 /// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
@@ -57,9 +58,7 @@ fn merged_author(item: &Item) -> Option<StoreResult<UserId>> {
         return None;
     };
     let author = sort_key.strip_prefix(MERGED_PREFIX)?;
-    Some(
-        UserId::parse(author).map_err(|e| StoreError::Corrupt { what: "merged author", source: Box::new(e) }),
-    )
+    Some(UserId::parse(author).map_err(|e| corrupt_value("merged author", e)))
 }
 
 fn delete_request(key: Item) -> WriteRequest {

@@ -1,0 +1,122 @@
+//! The truth of a home timeline, recomputed from the source tables, and how a stored copy
+//! drifted from it: what `timeline-admin verify` compares.
+//!
+//! The home timeline of U holds the newest `TIMELINE_CAP` tweets among U's own and those of
+//! every account U follows that U does not merge in at read time (its merged authors, kept by
+//! the follows consumer), deleted tweets excluded. Only queries: U's follows, U's merged
+//! authors, and each author's newest tweets through the by-author index.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::ports::{Follows, StoreResult, TimelineStore, Tweets};
+use crate::timeline::TIMELINE_CAP;
+use crate::tweet::TweetId;
+use crate::values::UserId;
+
+/// Follows read per step.
+const FOLLOWING_PAGE: usize = 1000;
+
+/// Authors' indexes queried at once.
+const IN_FLIGHT: usize = 8;
+
+/// The tweet IDs `owner`'s home timeline should hold, newest first.
+pub async fn home_truth(
+    follows: &impl Follows,
+    tweets: &impl Tweets,
+    store: &impl TimelineStore,
+    owner: &UserId,
+) -> StoreResult<Vec<TweetId>> {
+    let merged: HashSet<UserId> = store.merged_authors(owner).await?.into_iter().collect();
+    let mut authors = vec![owner.clone()];
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = follows.following(owner, after.as_ref(), FOLLOWING_PAGE).await?;
+        let last_page = page.len() < FOLLOWING_PAGE;
+        after = page.last().cloned();
+        authors.extend(page.into_iter().filter(|a| !merged.contains(a)));
+        if last_page {
+            break;
+        }
+    }
+    let newest: Vec<Vec<TweetId>> = stream::iter(&authors)
+        .map(|author| async move {
+            let tweets = tweets.by_author(author, None, TIMELINE_CAP).await?;
+            StoreResult::Ok(tweets.into_iter().map(|t| t.tweet_id).collect())
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let all: BTreeSet<TweetId> = newest.into_iter().flatten().collect();
+    Ok(all.into_iter().rev().take(TIMELINE_CAP).collect())
+}
+
+/// How a stored timeline differs from the truth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// In the truth, not stored.
+    pub missing: Vec<TweetId>,
+    /// Stored within the truth's window, not in the truth.
+    pub extra: Vec<TweetId>,
+}
+
+impl Drift {
+    /// Compare `held` (newest first) with `truth` (newest first). A stored timeline may run past
+    /// the cap (the durable one is trimmed only by rebuilds): entries older than a full truth's
+    /// oldest are past the cap, not extra.
+    pub fn between(truth: &[TweetId], held: &[TweetId]) -> Self {
+        let oldest_kept = (truth.len() == TIMELINE_CAP).then(|| truth[truth.len() - 1]);
+        let held: BTreeSet<TweetId> =
+            held.iter().copied().filter(|id| oldest_kept.is_none_or(|oldest| *id >= oldest)).collect();
+        let truth_set: BTreeSet<TweetId> = truth.iter().copied().collect();
+        let newest_first = |ids: Vec<TweetId>| ids.into_iter().rev().collect();
+        Self {
+            missing: newest_first(truth_set.difference(&held).copied().collect()),
+            extra: newest_first(held.difference(&truth_set).copied().collect()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.extra.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{fanout, id, post, world};
+    use crate::fanout::TimelineEvent;
+    use crate::follow::Follow;
+
+    #[test]
+    fn drift_names_what_is_missing_and_what_is_extra_within_the_window() {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            TweetId::generate()
+        });
+        let drift = Drift::between(&[d, c, a], &[d, b, a]);
+        assert_eq!(drift, Drift { missing: vec![c], extra: vec![b] });
+        assert!(Drift::between(&[d, c], &[d, c]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_truth_is_the_newest_of_ones_own_and_the_fanned_out_followees_tweets() {
+        let memory = world(&["ann", "bob", "cat"]).await;
+        for followee in ["ann", "cat"] {
+            memory.follow(&Follow::new(id("bob"), id(followee)).unwrap()).await.unwrap();
+        }
+        let mut posted = Vec::new();
+        for author in ["ann", "bob", "cat"] {
+            let tweet = post(&memory, author, "hi").await;
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+            posted.push(tweet.tweet_id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        posted.reverse();
+        assert_eq!(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap(), posted);
+        // cat merged in at read time for bob: not part of bob's stored timeline.
+        memory.insert_merged(&[Follow::new(id("bob"), id("cat")).unwrap()]).await.unwrap();
+        assert_eq!(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap(), posted[1..]);
+    }
+}
