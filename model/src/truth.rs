@@ -6,12 +6,12 @@
 //! the follows consumer), deleted tweets excluded. Only queries: U's follows, U's merged
 //! authors, and each author's newest tweets through the by-author index.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::ports::{Follows, StoreResult, TimelineStore, Tweets};
-use crate::timeline::TIMELINE_CAP;
+use crate::timeline::{TIMELINE_CAP, TimelineEntry};
 use crate::tweet::TweetId;
 use crate::values::UserId;
 
@@ -21,13 +21,13 @@ const FOLLOWING_PAGE: usize = 1000;
 /// Authors' indexes queried at once.
 const IN_FLIGHT: usize = 8;
 
-/// The tweet IDs `owner`'s home timeline should hold, newest first.
+/// The entries `owner`'s home timeline should hold, newest first.
 pub async fn home_truth(
     follows: &impl Follows,
     tweets: &impl Tweets,
     store: &impl TimelineStore,
     owner: &UserId,
-) -> StoreResult<Vec<TweetId>> {
+) -> StoreResult<Vec<TimelineEntry>> {
     let merged: HashSet<UserId> = store.merged_authors(owner).await?.into_iter().collect();
     let mut authors = vec![owner.clone()];
     let mut after: Option<UserId> = None;
@@ -40,46 +40,68 @@ pub async fn home_truth(
             break;
         }
     }
-    let newest: Vec<Vec<TweetId>> = stream::iter(&authors)
+    let newest: Vec<Vec<TimelineEntry>> = stream::iter(&authors)
         .map(|author| async move {
             let tweets = tweets.by_author(author, None, TIMELINE_CAP).await?;
-            StoreResult::Ok(tweets.into_iter().map(|t| t.tweet_id).collect())
+            let entries = tweets.into_iter().map(|t| TimelineEntry {
+                owner_id: owner.clone(),
+                tweet_id: t.tweet_id,
+                author_id: t.author_id,
+            });
+            StoreResult::Ok(entries.collect())
         })
         .buffer_unordered(IN_FLIGHT)
         .try_collect()
         .await?;
-    let all: BTreeSet<TweetId> = newest.into_iter().flatten().collect();
-    Ok(all.into_iter().rev().take(TIMELINE_CAP).collect())
+    let all: BTreeMap<TweetId, TimelineEntry> =
+        newest.into_iter().flatten().map(|e| (e.tweet_id, e)).collect();
+    Ok(all.into_values().rev().take(TIMELINE_CAP).collect())
 }
 
 /// How a stored timeline differs from the truth.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
     /// In the truth, not stored.
-    pub missing: Vec<TweetId>,
+    pub missing: Vec<TimelineEntry>,
     /// Stored within the truth's window, not in the truth.
-    pub extra: Vec<TweetId>,
+    pub extra: Vec<TimelineEntry>,
 }
 
 impl Drift {
-    /// Compare `held` (newest first) with `truth` (newest first). A stored timeline may run past
-    /// the cap (the durable one is trimmed only by rebuilds): entries older than a full truth's
-    /// oldest are past the cap, not extra.
-    pub fn between(truth: &[TweetId], held: &[TweetId]) -> Self {
-        let oldest_kept = (truth.len() == TIMELINE_CAP).then(|| truth[truth.len() - 1]);
-        let held: BTreeSet<TweetId> =
-            held.iter().copied().filter(|id| oldest_kept.is_none_or(|oldest| *id >= oldest)).collect();
-        let truth_set: BTreeSet<TweetId> = truth.iter().copied().collect();
-        let newest_first = |ids: Vec<TweetId>| ids.into_iter().rev().collect();
+    /// Compare `held` with `truth` (both newest first). A stored timeline may run past the cap
+    /// (the durable one is trimmed only by rebuilds): entries older than a full truth's oldest
+    /// are past the cap, not extra.
+    pub fn between(truth: &[TimelineEntry], held: &[TimelineEntry]) -> Self {
+        let window = window(truth);
+        let truth_ids: HashSet<TweetId> = truth.iter().map(|e| e.tweet_id).collect();
+        let held_ids: HashSet<TweetId> = held.iter().map(|e| e.tweet_id).collect();
         Self {
-            missing: newest_first(truth_set.difference(&held).copied().collect()),
-            extra: newest_first(held.difference(&truth_set).copied().collect()),
+            missing: truth.iter().filter(|e| !held_ids.contains(&e.tweet_id)).cloned().collect(),
+            extra: held
+                .iter()
+                .filter(|e| window(e.tweet_id) && !truth_ids.contains(&e.tweet_id))
+                .cloned()
+                .collect(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.missing.is_empty() && self.extra.is_empty()
     }
+}
+
+/// Whether a cached copy (IDs, newest first) holds other tweets than the truth within its window.
+pub fn cache_differs(truth: &[TimelineEntry], cached: &[TweetId]) -> bool {
+    let window = window(truth);
+    let truth_ids: BTreeSet<TweetId> = truth.iter().map(|e| e.tweet_id).collect();
+    let cached_ids: BTreeSet<TweetId> = cached.iter().copied().filter(|id| window(*id)).collect();
+    truth_ids != cached_ids
+}
+
+/// Whether an ID is young enough to belong in the truth's window.
+fn window(truth: &[TimelineEntry]) -> impl Fn(TweetId) -> bool + use<> {
+    let oldest_kept = (truth.len() == TIMELINE_CAP).then(|| truth[truth.len() - 1].tweet_id);
+    move |id| oldest_kept.is_none_or(|oldest| id >= oldest)
 }
 
 #[cfg(test)]
@@ -93,11 +115,13 @@ mod tests {
     fn drift_names_what_is_missing_and_what_is_extra_within_the_window() {
         let [a, b, c, d] = [0, 1, 2, 3].map(|_| {
             std::thread::sleep(std::time::Duration::from_millis(2));
-            TweetId::generate()
+            TimelineEntry { owner_id: id("bob"), tweet_id: TweetId::generate(), author_id: id("ann") }
         });
-        let drift = Drift::between(&[d, c, a], &[d, b, a]);
-        assert_eq!(drift, Drift { missing: vec![c], extra: vec![b] });
-        assert!(Drift::between(&[d, c], &[d, c]).is_empty());
+        let drift = Drift::between(&[d.clone(), c.clone(), a.clone()], &[d.clone(), b.clone(), a.clone()]);
+        assert_eq!(drift, Drift { missing: vec![c.clone()], extra: vec![b.clone()] });
+        assert!(Drift::between(&[d.clone(), c.clone()], &[d.clone(), c.clone()]).is_empty());
+        assert!(cache_differs(&[d.clone(), c.clone()], &[d.tweet_id]));
+        assert!(!cache_differs(&[d.clone(), c.clone()], &[d.tweet_id, c.tweet_id]));
     }
 
     #[tokio::test]
@@ -114,9 +138,10 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         posted.reverse();
-        assert_eq!(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap(), posted);
+        let ids = |entries: Vec<TimelineEntry>| entries.into_iter().map(|e| e.tweet_id).collect::<Vec<_>>();
+        assert_eq!(ids(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap()), posted);
         // cat merged in at read time for bob: not part of bob's stored timeline.
         memory.insert_merged(&[Follow::new(id("bob"), id("cat")).unwrap()]).await.unwrap();
-        assert_eq!(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap(), posted[1..]);
+        assert_eq!(ids(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap()), posted[1..]);
     }
 }

@@ -3,16 +3,22 @@
 //! `TIMELINE_TABLE_PREFIX`, ...; the README's table); `--aws` drops the local endpoint default,
 //! for a stack reached with the default credential chain.
 //!
-//! Exit codes: 0 nothing drifted, 1 drift found, 2 bad usage, 3 a backend unavailable.
+//! - `verify`: each user's durable and cached timelines against the truth
+//!   (`timeline_model::truth`), optionally repaired.
+//! - `rebuild`: the truth written into each user's timelines, drifted or not.
+//!
+//! Exit codes: 0 nothing drifted (or all repaired), 1 drift found and not repaired, 2 bad usage,
+//! 3 a backend unavailable.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use timeline_model::UserId;
 use timeline_model::ports::{StoreResult, TimelineCache, TimelineStore};
 use timeline_model::timeline::TIMELINE_CAP;
-use timeline_model::truth::{Drift, home_truth};
+use timeline_model::truth::{Drift, cache_differs, home_truth};
+use timeline_model::{TimelineEntry, UserId};
 use timeline_service::error_chain;
 use timeline_store::{Dynamo, Environment, RedisCache, Runner, StoreSettings};
 
@@ -40,9 +46,26 @@ enum Command {
         /// Every user (a Scan of the profiles).
         #[arg(long, conflicts_with = "users")]
         all: bool,
+        /// Rewrite each drifted timeline: durably, and the cached copy dropped so that the
+        /// next read refills it. Exits 0 once every one was repaired.
+        #[arg(long)]
+        repair: bool,
         /// One JSON object on stdout instead of lines.
         #[arg(long)]
         json: bool,
+    },
+    /// Write the truth into users' durable timelines (add what is missing, remove what is
+    /// extra) and drop their cached copies, drifted or not.
+    Rebuild {
+        /// A user to rebuild (repeatable).
+        #[arg(long = "user", value_name = "ID", required_unless_present = "all")]
+        users: Vec<String>,
+        /// Every user (a Scan of the profiles).
+        #[arg(long, conflicts_with = "users")]
+        all: bool,
+        /// Say what would be written, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -78,12 +101,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    match cli.command {
-        Command::Verify { users, all, json } => verify(&settings, users, all, json).await,
-    }
-}
-
-async fn verify(settings: &StoreSettings, users: Vec<String>, all: bool, json: bool) -> ExitCode {
+    let (users, all) = match &cli.command {
+        Command::Verify { users, all, .. } | Command::Rebuild { users, all, .. } => (users, *all),
+    };
     let users: Vec<UserId> = match users.iter().map(|raw| UserId::parse(raw)).collect() {
         Ok(users) => users,
         Err(error) => {
@@ -91,24 +111,16 @@ async fn verify(settings: &StoreSettings, users: Vec<String>, all: bool, json: b
             return ExitCode::from(USAGE);
         }
     };
-    match check(settings, users, all).await {
-        Ok(report) => {
-            if json {
-                println!("{}", serde_json::to_string(&report).expect("a report serialises"));
-            } else {
-                for user in &report.drift {
-                    println!(
-                        "{}: {} missing, {} extra{}",
-                        user.user_id,
-                        user.missing,
-                        user.extra,
-                        if user.cache_differs { ", cached copy differs" } else { "" }
-                    );
-                }
-                println!("{} users checked, {} with drift", report.users_checked, report.users_with_drift);
-            }
-            if report.users_with_drift == 0 { ExitCode::SUCCESS } else { ExitCode::from(DRIFT) }
+    let outcome = async {
+        let stores = Stores::connect(&settings).await?;
+        let users = if all { stores.dynamo.every_user_id().await? } else { users };
+        match cli.command {
+            Command::Verify { repair, json, .. } => stores.verify(users, repair, json).await,
+            Command::Rebuild { dry_run, .. } => stores.rebuild(users, dry_run).await,
         }
+    };
+    match outcome.await {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
             ExitCode::from(UNAVAILABLE)
@@ -116,38 +128,95 @@ async fn verify(settings: &StoreSettings, users: Vec<String>, all: bool, json: b
     }
 }
 
-async fn check(settings: &StoreSettings, mut users: Vec<UserId>, all: bool) -> StoreResult<Report> {
-    let dynamo = Dynamo::connect(settings).await;
-    let cache = RedisCache::connect(settings).await?;
-    if all {
-        users = dynamo.every_user_id().await?;
+/// The service's own adapters, built once.
+struct Stores {
+    dynamo: Dynamo,
+    cache: RedisCache,
+}
+
+/// One user's timelines beside the truth.
+struct Examined {
+    truth: Vec<TimelineEntry>,
+    drift: Drift,
+    cache_differs: bool,
+}
+
+impl Stores {
+    async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
+        Ok(Self { dynamo: Dynamo::connect(settings).await, cache: RedisCache::connect(settings).await? })
     }
-    let mut report =
-        Report { users_checked: users.len(), users_with_drift: 0, repaired: 0, drift: Vec::new() };
-    for user in users {
-        let truth = home_truth(&dynamo, &dynamo, &dynamo, &user).await?;
-        let durable: Vec<_> = dynamo
-            .newest(&user, None, TIMELINE_CAP + DURABLE_SLACK)
-            .await?
-            .into_iter()
-            .map(|e| e.tweet_id)
-            .collect();
+
+    async fn examine(&self, user: &UserId) -> StoreResult<Examined> {
+        let truth = home_truth(&self.dynamo, &self.dynamo, &self.dynamo, user).await?;
+        let durable = self.dynamo.newest(user, None, TIMELINE_CAP + DURABLE_SLACK).await?;
         let drift = Drift::between(&truth, &durable);
-        // The cache is checked only where it holds the timeline; an unreachable cache is a
-        // backend down, like DynamoDB.
-        let cache_differs = match cache.page(&user, None, TIMELINE_CAP).await? {
-            Some(page) => !Drift::between(&truth, &page.ids).is_empty(),
+        // Only where the cache holds the timeline; an unreachable cache is a backend down.
+        let cache_differs = match self.cache.page(user, None, TIMELINE_CAP).await? {
+            Some(page) => cache_differs(&truth, &page.ids),
             None => false,
         };
-        if !drift.is_empty() || cache_differs {
-            report.users_with_drift += 1;
-            report.drift.push(UserDrift {
-                user_id: user,
-                missing: drift.missing.len(),
-                extra: drift.extra.len(),
-                cache_differs,
-            });
-        }
+        Ok(Examined { truth, drift, cache_differs })
     }
-    Ok(report)
+
+    /// Make the durable timeline agree with the truth and drop the cached copy: the next read
+    /// rebuilds it from the durable one, through the same single-flight fill as any miss.
+    async fn repair(&self, user: &UserId, drift: &Drift) -> StoreResult<()> {
+        self.dynamo.insert(&drift.missing).await?;
+        TimelineStore::remove(&self.dynamo, &drift.extra).await?;
+        self.cache.evict(user).await
+    }
+
+    async fn verify(&self, users: Vec<UserId>, repair: bool, json: bool) -> StoreResult<ExitCode> {
+        let mut report =
+            Report { users_checked: users.len(), users_with_drift: 0, repaired: 0, drift: Vec::new() };
+        for user in users {
+            let Examined { drift, cache_differs, .. } = self.examine(&user).await?;
+            if drift.is_empty() && !cache_differs {
+                continue;
+            }
+            report.users_with_drift += 1;
+            if repair {
+                self.repair(&user, &drift).await?;
+                report.repaired += 1;
+            }
+            let (missing, extra) = (drift.missing.len(), drift.extra.len());
+            report.drift.push(UserDrift { user_id: user, missing, extra, cache_differs });
+        }
+        if json {
+            println!("{}", serde_json::to_string(&report).expect("a report serialises"));
+        } else {
+            for user in &report.drift {
+                let cache = if user.cache_differs { ", cached copy differs" } else { "" };
+                println!("{}: {} missing, {} extra{cache}", user.user_id, user.missing, user.extra);
+            }
+            println!(
+                "{} users checked, {} with drift, {} repaired",
+                report.users_checked, report.users_with_drift, report.repaired
+            );
+        }
+        let clean = report.users_with_drift == report.repaired;
+        Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(DRIFT) })
+    }
+
+    async fn rebuild(&self, users: Vec<UserId>, dry_run: bool) -> StoreResult<ExitCode> {
+        let started = Instant::now();
+        let (mut added, mut removed, mut entries) = (0, 0, 0);
+        for user in &users {
+            let Examined { truth, drift, .. } = self.examine(user).await?;
+            (added, removed, entries) =
+                (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.len());
+            if !dry_run {
+                self.repair(user, &drift).await?;
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let verb = if dry_run { "would add" } else { "added" };
+        println!(
+            "{} users ({entries} entries in their truth): {verb} {added}, {} {removed}, in {seconds:.1} s ({:.0} users/s)",
+            users.len(),
+            if dry_run { "would remove" } else { "removed" },
+            users.len() as f64 / seconds.max(1e-3),
+        );
+        Ok(ExitCode::SUCCESS)
+    }
 }

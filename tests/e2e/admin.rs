@@ -25,7 +25,7 @@ fn report(output: &Output) -> Value {
 }
 
 #[tokio::test]
-async fn verify_finds_no_drift_after_normal_operation_and_names_exactly_the_drifted_users() {
+async fn verify_names_exactly_the_drifted_users_and_rebuild_and_repair_write_the_truth() {
     let app = spawn_app().await;
     let (ann, bob, cat) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
     app.follow(&bob, &ann).await;
@@ -79,7 +79,26 @@ async fn verify_finds_no_drift_after_normal_operation_and_names_exactly_the_drif
 
     let one = admin(&app, &["verify", "--user", &ann], &[]);
     assert_eq!(one.status.code(), Some(0), "ann's own timeline is intact: {one:?}");
-    assert_eq!(String::from_utf8_lossy(&one.stdout), "1 users checked, 0 with drift\n");
+    assert_eq!(String::from_utf8_lossy(&one.stdout), "1 users checked, 0 with drift, 0 repaired\n");
+
+    // A dry run writes nothing; a rebuild fixes bob; --repair fixes the rest.
+    let dry = admin(&app, &["rebuild", "--user", &bob, "--dry-run"], &[]);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("would add 3, would remove 0"), "{dry:?}");
+    assert!(dynamo.newest(&bob_id, None, 10).await.unwrap().is_empty(), "the dry run wrote nothing");
+    let rebuilt = admin(&app, &["rebuild", "--user", &bob], &[]);
+    assert_eq!(rebuilt.status.code(), Some(0), "{rebuilt:?}");
+    assert_eq!(
+        report(&admin(&app, &["verify", "--all", "--json"], &[]))["users_with_drift"],
+        1,
+        "cat's is left"
+    );
+    let repaired = admin(&app, &["verify", "--all", "--repair", "--json"], &[]);
+    assert_eq!(repaired.status.code(), Some(0), "{repaired:?}");
+    assert_eq!(report(&repaired)["repaired"], 1);
+    assert_eq!(report(&admin(&app, &["verify", "--all", "--json"], &[]))["users_with_drift"], 0);
+    // And the REST reads show the truth (the cached copies were dropped and refilled).
+    assert_eq!(app.timeline(&cat).await.len(), 2, "the foreign entry is gone");
+    assert_eq!(app.timeline(&bob).await.len(), 3);
 }
 
 #[tokio::test]
