@@ -8,8 +8,12 @@ use crate::values::{UserId, ValidationError};
 /// A home timeline keeps its newest 800 entries.
 pub const TIMELINE_CAP: usize = 800;
 
-/// How many of a followee's newest tweets a follow merges into the follower's timeline.
-pub const FOLLOW_BACKFILL: usize = 200;
+/// How many of a followee's newest tweets a follow merges into the follower's timeline: as many
+/// as a timeline holds, so that the timeline after a follow is what the truth says
+/// (`truth::home_truth`: the newest 800 of one's own and every fanned-out followee's tweets).
+/// Those older than the follower's 800th entry are past the cap: the cache trims them at once,
+/// the durable timeline at its next rebuild, and no comparison counts them.
+pub const FOLLOW_BACKFILL: usize = TIMELINE_CAP;
 
 /// One tweet in one owner's home timeline. The author is kept so that an unfollow can take the
 /// author's tweets out without reading them back.

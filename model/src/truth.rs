@@ -110,6 +110,7 @@ mod tests {
     use crate::fake::{fanout, id, post, world};
     use crate::fanout::TimelineEvent;
     use crate::follow::Follow;
+    use crate::ports::Follows;
 
     #[test]
     fn drift_names_what_is_missing_and_what_is_extra_within_the_window() {
@@ -143,5 +144,21 @@ mod tests {
         // cat merged in at read time for bob: not part of bob's stored timeline.
         memory.insert_merged(&[Follow::new(id("bob"), id("cat")).unwrap()]).await.unwrap();
         assert_eq!(ids(home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap()), posted[1..]);
+    }
+
+    #[tokio::test]
+    async fn a_follow_of_a_prolific_author_leaves_the_timeline_the_truth_says() {
+        let memory = world(&["ann", "bob"]).await;
+        for n in 0..900 {
+            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet)).await.unwrap();
+        }
+        let edge = Follow::new(id("bob"), id("ann")).unwrap();
+        memory.follow(&edge).await.unwrap();
+        fanout(&memory).apply(&TimelineEvent::Followed(edge)).await.unwrap();
+        let truth = home_truth(&memory, &memory, &memory, &id("bob")).await.unwrap();
+        assert_eq!(truth.len(), TIMELINE_CAP);
+        let held = memory.newest(&id("bob"), None, 2 * TIMELINE_CAP).await.unwrap();
+        assert_eq!(Drift::between(&truth, &held), Drift::default());
     }
 }
