@@ -15,10 +15,10 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
+use timeline_model::UserId;
 use timeline_model::ports::{StoreResult, TimelineCache, TimelineStore};
 use timeline_model::timeline::TIMELINE_CAP;
-use timeline_model::truth::{Drift, cache_differs, home_truth};
-use timeline_model::{TimelineEntry, UserId};
+use timeline_model::truth::{Drift, Truth, cache_differs, home_truth};
 use timeline_service::error_chain;
 use timeline_store::{Dynamo, Environment, RedisCache, Runner, StoreSettings};
 
@@ -136,7 +136,7 @@ struct Stores {
 
 /// One user's timelines beside the truth.
 struct Examined {
-    truth: Vec<TimelineEntry>,
+    truth: Truth,
     drift: Drift,
     cache_differs: bool,
 }
@@ -152,7 +152,7 @@ impl Stores {
         let drift = Drift::between(&truth, &durable);
         // Only where the cache holds the timeline; an unreachable cache is a backend down.
         let cache_differs = match self.cache.page(user, None, TIMELINE_CAP).await? {
-            Some(page) => cache_differs(&truth, &page.ids),
+            Some(page) => cache_differs(&truth, &durable, &page.ids),
             None => false,
         };
         Ok(Examined { truth, drift, cache_differs })
@@ -204,7 +204,7 @@ impl Stores {
         for user in &users {
             let Examined { truth, drift, .. } = self.examine(user).await?;
             (added, removed, entries) =
-                (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.len());
+                (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.entries.len());
             if !dry_run {
                 self.repair(user, &drift).await?;
             }
