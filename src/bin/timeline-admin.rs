@@ -11,7 +11,7 @@
 //! 3 a backend unavailable.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -66,6 +66,9 @@ enum Command {
         /// Say what would be written, write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// At most this many entries written per second, to spare a production table's capacity.
+        #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
+        rate: Option<u32>,
     },
 }
 
@@ -116,7 +119,7 @@ async fn main() -> ExitCode {
         let users = if all { stores.dynamo.every_user_id().await? } else { users };
         match cli.command {
             Command::Verify { repair, json, .. } => stores.verify(users, repair, json).await,
-            Command::Rebuild { dry_run, .. } => stores.rebuild(users, dry_run).await,
+            Command::Rebuild { dry_run, rate, .. } => stores.rebuild(users, dry_run, rate).await,
         }
     };
     match outcome.await {
@@ -198,15 +201,21 @@ impl Stores {
         Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(DRIFT) })
     }
 
-    async fn rebuild(&self, users: Vec<UserId>, dry_run: bool) -> StoreResult<ExitCode> {
+    async fn rebuild(&self, users: Vec<UserId>, dry_run: bool, rate: Option<u32>) -> StoreResult<ExitCode> {
         let started = Instant::now();
         let (mut added, mut removed, mut entries) = (0, 0, 0);
         for user in &users {
             let Examined { truth, drift, .. } = self.examine(user).await?;
             (added, removed, entries) =
                 (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.entries.len());
-            if !dry_run {
-                self.repair(user, &drift).await?;
+            if dry_run {
+                continue;
+            }
+            self.repair(user, &drift).await?;
+            if let Some(rate) = rate {
+                // Paced on the writes so far: the run never gets ahead of `rate` items a second.
+                let due = Duration::from_secs_f64((added + removed) as f64 / f64::from(rate));
+                tokio::time::sleep(due.saturating_sub(started.elapsed())).await;
             }
         }
         let seconds = started.elapsed().as_secs_f64();

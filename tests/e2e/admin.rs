@@ -6,14 +6,21 @@ use serde_json::Value;
 use timeline_model::ports::TimelineStore;
 use timeline_model::{TimelineEntry, TweetId, UserId};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Redis, TestApp, spawn_app, spawn_app_on, store_settings};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_timeline-admin");
 
-/// `timeline-admin ARGS` on the app's tables (the services' addresses come from `make test`).
+/// `timeline-admin ARGS` on the app's tables and Redis (the services' addresses come from
+/// `make test`).
 fn admin(app: &TestApp, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let store = store_settings(&app.prefix, app.redis);
     let mut command = Command::new(BINARY);
-    command.args(args).env("TIMELINE_TABLE_PREFIX", &app.prefix).env("RUST_LOG", "warn");
+    command
+        .args(args)
+        .env("TIMELINE_TABLE_PREFIX", &app.prefix)
+        .env("TIMELINE_REDIS_URL", &store.redis_url)
+        .env("TIMELINE_REDIS_CLUSTER", store.redis_cluster.to_string())
+        .env("RUST_LOG", "warn");
     for (name, value) in vars {
         command.env(name, value);
     }
@@ -26,7 +33,15 @@ fn report(output: &Output) -> Value {
 
 #[tokio::test]
 async fn verify_names_exactly_the_drifted_users_and_rebuild_and_repair_write_the_truth() {
-    let app = spawn_app().await;
+    drifted_users_named_and_repaired(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn verify_names_exactly_the_drifted_users_and_rebuild_and_repair_write_the_truth_on_a_cluster() {
+    drifted_users_named_and_repaired(spawn_app_on(Redis::Cluster, None).await).await;
+}
+
+async fn drifted_users_named_and_repaired(app: TestApp) {
     let (ann, bob, cat) = (app.user("ann").await, app.user("bob").await, app.user("cat").await);
     app.follow(&bob, &ann).await;
     app.follow(&cat, &ann).await;
@@ -85,7 +100,7 @@ async fn verify_names_exactly_the_drifted_users_and_rebuild_and_repair_write_the
     let dry = admin(&app, &["rebuild", "--user", &bob, "--dry-run"], &[]);
     assert!(String::from_utf8_lossy(&dry.stdout).contains("would add 3, would remove 0"), "{dry:?}");
     assert!(dynamo.newest(&bob_id, None, 10).await.unwrap().is_empty(), "the dry run wrote nothing");
-    let rebuilt = admin(&app, &["rebuild", "--user", &bob], &[]);
+    let rebuilt = admin(&app, &["rebuild", "--user", &bob, "--rate", "1000"], &[]);
     assert_eq!(rebuilt.status.code(), Some(0), "{rebuilt:?}");
     assert_eq!(
         report(&admin(&app, &["verify", "--all", "--json"], &[]))["users_with_drift"],
