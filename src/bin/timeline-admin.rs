@@ -13,7 +13,12 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::IndexedRandom;
 use serde::Serialize;
 use timeline_model::UserId;
 use timeline_model::ports::{StoreResult, TimelineCache, TimelineStore};
@@ -46,6 +51,9 @@ enum Command {
         /// Every user (a Scan of the profiles).
         #[arg(long, conflicts_with = "users")]
         all: bool,
+        /// Check only this many of them, picked at random.
+        #[arg(long, value_name = "N")]
+        sample: Option<usize>,
         /// Rewrite each drifted timeline: durably, and the cached copy dropped so that the
         /// next read refills it. Exits 0 once every one was repaired.
         #[arg(long)]
@@ -118,7 +126,13 @@ async fn main() -> ExitCode {
         let stores = Stores::connect(&settings).await?;
         let users = if all { stores.dynamo.every_user_id().await? } else { users };
         match cli.command {
-            Command::Verify { repair, json, .. } => stores.verify(users, repair, json).await,
+            Command::Verify { repair, json, sample, .. } => {
+                let users = match sample {
+                    Some(n) => users.choose_multiple(&mut rand::rng(), n).cloned().collect(),
+                    None => users,
+                };
+                stores.verify(users, repair, json).await
+            }
             Command::Rebuild { dry_run, rate, .. } => stores.rebuild(users, dry_run, rate).await,
         }
     };
@@ -172,8 +186,10 @@ impl Stores {
     async fn verify(&self, users: Vec<UserId>, repair: bool, json: bool) -> StoreResult<ExitCode> {
         let mut report =
             Report { users_checked: users.len(), users_with_drift: 0, repaired: 0, drift: Vec::new() };
+        let progress = Progress::new("verify", users.len());
         for user in users {
             let Examined { drift, cache_differs, .. } = self.examine(&user).await?;
+            progress.user_done(report.users_with_drift);
             if drift.is_empty() && !cache_differs {
                 continue;
             }
@@ -185,6 +201,7 @@ impl Stores {
             let (missing, extra) = (drift.missing.len(), drift.extra.len());
             report.drift.push(UserDrift { user_id: user, missing, extra, cache_differs });
         }
+        progress.finish(report.users_with_drift);
         if json {
             println!("{}", serde_json::to_string(&report).expect("a report serialises"));
         } else {
@@ -204,10 +221,12 @@ impl Stores {
     async fn rebuild(&self, users: Vec<UserId>, dry_run: bool, rate: Option<u32>) -> StoreResult<ExitCode> {
         let started = Instant::now();
         let (mut added, mut removed, mut entries) = (0, 0, 0);
+        let progress = Progress::new("rebuild", users.len());
         for user in &users {
             let Examined { truth, drift, .. } = self.examine(user).await?;
             (added, removed, entries) =
                 (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.entries.len());
+            progress.user_done(added + removed);
             if dry_run {
                 continue;
             }
@@ -218,6 +237,7 @@ impl Stores {
                 tokio::time::sleep(due.saturating_sub(started.elapsed())).await;
             }
         }
+        progress.finish(added + removed);
         let seconds = started.elapsed().as_secs_f64();
         let verb = if dry_run { "would add" } else { "added" };
         println!(
@@ -227,5 +247,56 @@ impl Stores {
             users.len() as f64 / seconds.max(1e-3),
         );
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Progress on stderr: a bar on a terminal; elsewhere (CI, a log) a plain line every
+/// `LINE_EVERY`, so a long `--all` run shows it is alive.
+struct Progress {
+    bar: ProgressBar,
+    plain: bool,
+    last_line: Mutex<Instant>,
+}
+
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
+impl Progress {
+    fn new(what: &str, users: usize) -> Self {
+        let bar = ProgressBar::new(users as u64).with_prefix(what.to_owned());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {human_pos}/{human_len} users {per_sec} eta {eta} {msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        Self { bar, plain: !std::io::stderr().is_terminal(), last_line: Mutex::new(Instant::now()) }
+    }
+
+    /// One more user done; `count` is the run's figure so far (users drifted, entries written).
+    fn user_done(&self, count: usize) {
+        self.bar.inc(1);
+        self.bar.set_message(count.to_string());
+        let mut last = self.last_line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.plain && last.elapsed() >= LINE_EVERY {
+            *last = Instant::now();
+            eprintln!(
+                "{}: {}/{} users, {count} so far",
+                self.bar.prefix(),
+                self.bar.position(),
+                self.bar.length().unwrap_or(0)
+            );
+        }
+    }
+
+    fn finish(&self, count: usize) {
+        self.bar.finish_and_clear();
+        let seconds = self.bar.elapsed().as_secs_f64();
+        let users = self.bar.position();
+        eprintln!(
+            "{}: {users} users in {seconds:.1} s ({:.0} users/s), {count}",
+            self.bar.prefix(),
+            users as f64 / seconds.max(1e-3)
+        );
     }
 }

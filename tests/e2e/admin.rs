@@ -56,8 +56,14 @@ async fn drifted_users_named_and_repaired(app: TestApp) {
 
     let clean = admin(&app, &["verify", "--all", "--json"], &[]);
     assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    assert!(
+        String::from_utf8_lossy(&clean.stderr).starts_with("verify: 3 users in "),
+        "a summary on stderr: {clean:?}"
+    );
     let clean = report(&clean);
     assert_eq!((clean["users_checked"].as_u64(), clean["users_with_drift"].as_u64()), (Some(3), Some(0)));
+    let sampled = report(&admin(&app, &["verify", "--all", "--sample", "2", "--json"], &[]));
+    assert_eq!(sampled["users_checked"], 2);
 
     // bob's durable rows gone, a foreign entry in cat's.
     let dynamo = &app.service.state.dynamo;
