@@ -14,9 +14,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use std::io::IsTerminal;
+use std::pin::pin;
 use std::sync::Mutex;
 
 use clap::{Parser, Subcommand};
+use futures::{Stream, StreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
 use serde::Serialize;
@@ -26,6 +28,9 @@ use timeline_model::timeline::TIMELINE_CAP;
 use timeline_model::truth::{Drift, Truth, cache_differs, home_truth};
 use timeline_service::error_chain;
 use timeline_store::{Dynamo, Environment, RedisCache, Runner, StoreSettings};
+
+/// Users examined at once (each is a dozen queries, most of them small).
+const USERS_IN_FLIGHT: usize = 16;
 
 /// Entries read past the cap from a durable timeline: it is trimmed only by rebuilds.
 const DURABLE_SLACK: usize = 200;
@@ -163,6 +168,17 @@ impl Stores {
         Ok(Self { dynamo: Dynamo::connect(settings).await, cache: RedisCache::connect(settings).await? })
     }
 
+    /// Each user examined, `USERS_IN_FLIGHT` at a time, in the order they finish. Writes stay
+    /// with the caller, one user at a time, so a `--rate` pause holds the reads back too.
+    fn examined(&self, users: Vec<UserId>) -> impl Stream<Item = StoreResult<(UserId, Examined)>> + '_ {
+        stream::iter(users)
+            .map(move |user| async move {
+                let examined = self.examine(&user).await?;
+                Ok((user, examined))
+            })
+            .buffer_unordered(USERS_IN_FLIGHT)
+    }
+
     async fn examine(&self, user: &UserId) -> StoreResult<Examined> {
         let truth = home_truth(&self.dynamo, &self.dynamo, &self.dynamo, user).await?;
         let durable = self.dynamo.newest(user, None, TIMELINE_CAP + DURABLE_SLACK).await?;
@@ -187,8 +203,9 @@ impl Stores {
         let mut report =
             Report { users_checked: users.len(), users_with_drift: 0, repaired: 0, drift: Vec::new() };
         let progress = Progress::new("verify", users.len());
-        for user in users {
-            let Examined { drift, cache_differs, .. } = self.examine(&user).await?;
+        let mut examined = pin!(self.examined(users));
+        while let Some(next) = examined.next().await {
+            let (user, Examined { drift, cache_differs, .. }) = next?;
             progress.user_done(report.users_with_drift);
             if drift.is_empty() && !cache_differs {
                 continue;
@@ -202,6 +219,7 @@ impl Stores {
             report.drift.push(UserDrift { user_id: user, missing, extra, cache_differs });
         }
         progress.finish(report.users_with_drift);
+        report.drift.sort_by(|a, b| a.user_id.cmp(&b.user_id));
         if json {
             println!("{}", serde_json::to_string(&report).expect("a report serialises"));
         } else {
@@ -221,16 +239,17 @@ impl Stores {
     async fn rebuild(&self, users: Vec<UserId>, dry_run: bool, rate: Option<u32>) -> StoreResult<ExitCode> {
         let started = Instant::now();
         let (mut added, mut removed, mut entries) = (0, 0, 0);
-        let progress = Progress::new("rebuild", users.len());
-        for user in &users {
-            let Examined { truth, drift, .. } = self.examine(user).await?;
+        let (progress, count) = (Progress::new("rebuild", users.len()), users.len());
+        let mut examined = pin!(self.examined(users));
+        while let Some(next) = examined.next().await {
+            let (user, Examined { truth, drift, .. }) = next?;
             (added, removed, entries) =
                 (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.entries.len());
             progress.user_done(added + removed);
             if dry_run {
                 continue;
             }
-            self.repair(user, &drift).await?;
+            self.repair(&user, &drift).await?;
             if let Some(rate) = rate {
                 // Paced on the writes so far: the run never gets ahead of `rate` items a second.
                 let due = Duration::from_secs_f64((added + removed) as f64 / f64::from(rate));
@@ -241,10 +260,9 @@ impl Stores {
         let seconds = started.elapsed().as_secs_f64();
         let verb = if dry_run { "would add" } else { "added" };
         println!(
-            "{} users ({entries} entries in their truth): {verb} {added}, {} {removed}, in {seconds:.1} s ({:.0} users/s)",
-            users.len(),
+            "{count} users ({entries} entries in their truth): {verb} {added}, {} {removed}, in {seconds:.1} s ({:.0} users/s)",
             if dry_run { "would remove" } else { "removed" },
-            users.len() as f64 / seconds.max(1e-3),
+            count as f64 / seconds.max(1e-3),
         );
         Ok(ExitCode::SUCCESS)
     }
