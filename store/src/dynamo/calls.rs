@@ -17,10 +17,6 @@ impl Calls {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    pub fn total(&self) -> u64 {
-        self.by_operation().values().sum()
-    }
-
     /// The interceptor that counts into these.
     pub(super) fn counter(&self) -> Counter {
         Counter(self.clone())

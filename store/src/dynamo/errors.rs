@@ -26,13 +26,8 @@ where
     }
 }
 
-/// An item that does not decode into the domain.
-pub fn corrupt(what: &'static str, error: serde_dynamo::Error) -> StoreError {
-    StoreError::Corrupt { what, source: Box::new(error) }
-}
-
-/// A stored value that does not parse into the domain.
-pub fn corrupt_value(what: &'static str, error: timeline_model::ValidationError) -> StoreError {
+/// An item, or a value in one, that does not decode into the domain.
+pub fn corrupt(what: &'static str, error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Corrupt { what, source: Box::new(error) }
 }
 

@@ -7,6 +7,7 @@ use timeline_model::{Follow, Timestamp, UserId};
 
 use super::Dynamo;
 use super::batch::{Item, put_request, write_all};
+use super::errors::corrupt;
 use super::requests::{Transacted, query_up_to, to_item, transact};
 use super::tables::FOLLOWS_BY_FOLLOWER;
 use super::users::{conditional_put, user_key};
@@ -83,10 +84,7 @@ impl Dynamo {
                     Some(AttributeValue::S(raw)) => raw,
                     _ => String::new(),
                 };
-                UserId::parse(&raw).map_err(|e| timeline_model::ports::StoreError::Corrupt {
-                    what: "follow",
-                    source: Box::new(e),
-                })
+                UserId::parse(&raw).map_err(|e| corrupt("follow", e))
             })
             .collect()
     }

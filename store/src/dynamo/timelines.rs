@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::Dynamo;
 use super::batch::{Item, write_all};
-use super::errors::corrupt_value;
+use super::errors::corrupt;
 use super::requests::{from_item, from_items, query_counting, query_up_to, to_item};
 
 /// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
@@ -58,7 +58,7 @@ fn merged_author(item: &Item) -> Option<StoreResult<UserId>> {
         return None;
     };
     let author = sort_key.strip_prefix(MERGED_PREFIX)?;
-    Some(UserId::parse(author).map_err(|e| corrupt_value("merged author", e)))
+    Some(UserId::parse(author).map_err(|e| corrupt("merged author", e)))
 }
 
 fn delete_request(key: Item) -> WriteRequest {

@@ -8,7 +8,7 @@ use timeline_model::{User, UserId, Username};
 
 use super::Dynamo;
 use super::batch::{Item, get_all, put_request, write_all};
-use super::errors::{classify, has_code};
+use super::errors::{classify, corrupt, has_code};
 use super::requests::{Transacted, from_item, from_items, to_item, transact};
 
 /// A claim on a username, keyed by its canonical (lower-case) form.
@@ -53,7 +53,7 @@ impl Dynamo {
                 .map_err(classify)?;
             for item in page.items.unwrap_or_default() {
                 if let Some(AttributeValue::S(raw)) = item.get("user_id") {
-                    ids.push(UserId::parse(raw).map_err(|e| super::errors::corrupt_value("user", e))?);
+                    ids.push(UserId::parse(raw).map_err(|e| corrupt("user", e))?);
                 }
             }
             start = page.last_evaluated_key;
