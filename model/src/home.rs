@@ -125,8 +125,7 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
         }
         let all: Vec<TweetId> = home.entries.into_iter().map(|e| e.tweet_id).collect();
         self.cache.finish_fill(owner, &all, &home.merged_authors).await?;
-        let ids = all.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect();
-        Ok(CachedPage { ids, merged_authors: home.merged_authors })
+        Ok(CachedPage { ids: older_than(all, before, want), merged_authors: home.merged_authors })
     }
 
     /// Merge in the recent tweets of the merged authors the owner follows.
@@ -172,7 +171,7 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
         if let Err(error) = self.cache.fill_recent(author, &ids).await {
             tracing::debug!(%error, "could not refill an author's recent list");
         }
-        Ok(ids.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect())
+        Ok(older_than(ids, before, want))
     }
 }
 
@@ -194,6 +193,11 @@ impl Rebuilds {
             locks.remove(owner);
         }
     }
+}
+
+/// Up to `want` of `newest_first` older than `before`.
+fn older_than(newest_first: Vec<TweetId>, before: Option<TweetId>, want: usize) -> Vec<TweetId> {
+    newest_first.into_iter().filter(|id| before.is_none_or(|b| *id < b)).take(want).collect()
 }
 
 /// The tweets behind `ids`, in the order of `ids`: bodies held by the process first (shared,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tweet::TweetId;
+use crate::tweet::{Tweet, TweetId};
 use crate::values::{UserId, ValidationError};
 
 /// A home timeline keeps its newest 800 entries.
@@ -22,6 +22,13 @@ pub struct TimelineEntry {
     pub owner_id: UserId,
     pub tweet_id: TweetId,
     pub author_id: UserId,
+}
+
+impl TimelineEntry {
+    /// `tweet` in `owner`'s timeline.
+    pub fn of(owner: &UserId, tweet: &Tweet) -> Self {
+        Self { owner_id: owner.clone(), tweet_id: tweet.tweet_id, author_id: tweet.author_id.clone() }
+    }
 }
 
 /// A page size: 1 to 100, 20 when the client does not say.

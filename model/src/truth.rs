@@ -54,12 +54,7 @@ pub async fn home_truth(
     let newest: Vec<Vec<TimelineEntry>> = stream::iter(&authors)
         .map(|author| async move {
             let tweets = tweets.by_author(author, None, TIMELINE_CAP).await?;
-            let entries = tweets.into_iter().map(|t| TimelineEntry {
-                owner_id: owner.clone(),
-                tweet_id: t.tweet_id,
-                author_id: t.author_id,
-            });
-            StoreResult::Ok(entries.collect())
+            StoreResult::Ok(tweets.iter().map(|t| TimelineEntry::of(owner, t)).collect())
         })
         .buffer_unordered(IN_FLIGHT)
         .try_collect()

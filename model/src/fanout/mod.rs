@@ -117,14 +117,8 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             }
             _ => {
                 let recent = self.tweets.by_author(&edge.followee_id, None, FOLLOW_BACKFILL).await?;
-                let entries: Vec<TimelineEntry> = recent
-                    .iter()
-                    .map(|t| TimelineEntry {
-                        owner_id: edge.follower_id.clone(),
-                        tweet_id: t.tweet_id,
-                        author_id: t.author_id.clone(),
-                    })
-                    .collect();
+                let entries: Vec<TimelineEntry> =
+                    recent.iter().map(|t| TimelineEntry::of(&edge.follower_id, t)).collect();
                 FanoutReport { followers: 1, ..self.write(Write::Insert, &entries).await? }
             }
         };
