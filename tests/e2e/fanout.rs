@@ -11,7 +11,7 @@ use timeline_service::poller::lambda_record;
 use timeline_store::RedisCache;
 use timeline_store::dynamo::sdk_config;
 
-use crate::helpers::{TestApp, on_both_redis, spawn_app, store_settings};
+use crate::helpers::{TestApp, on_both_redis, redis_node, spawn_app, store_settings};
 
 on_both_redis! {
     a_replayed_stream_batch_leaves_every_timeline_unchanged => replayed_batch_changes_nothing;
@@ -318,11 +318,7 @@ async fn a_failure_in_the_middle_of_a_batch_reports_the_lowest_failed_record_and
     // tweets fail and zed's, between them, land.
     clear_timelines(&app, &owners, &[bob.clone(), zed.clone()]).await;
     let settings = store_settings(&app.prefix, app.redis);
-    let mut redis = redis::Client::open(settings.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = redis_node(&settings.redis_url).await;
     let bobs_timeline = format!("{}tl:{{{bob}}}", app.prefix);
     let _: () = redis::cmd("SET").arg(&bobs_timeline).arg("not a set").query_async(&mut redis).await.unwrap();
     let response = engine(&app).handle(&event(tweets.clone())).await;

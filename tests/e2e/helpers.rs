@@ -366,17 +366,19 @@ macro_rules! on_both_redis {
 }
 pub(crate) use on_both_redis;
 
+/// A plain connection to the Redis node at `url`, for a test to look at or break what the cache
+/// wrote.
+pub async fn redis_node(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
 /// Delete every Redis key of this app's namespace, on every node: a `FLUSHALL` that spares the
 /// tests running beside it.
 pub async fn flush_cache(app: &TestApp) {
     let settings = store_settings(&app.prefix, app.redis);
     let mut nodes = vec![settings.redis_url.clone()];
     if app.redis == Redis::Cluster {
-        let mut first = redis::Client::open(settings.redis_url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
+        let mut first = redis_node(&settings.redis_url).await;
         let listing: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut first).await.unwrap();
         nodes = listing
             .lines()
@@ -385,8 +387,7 @@ pub async fn flush_cache(app: &TestApp) {
             .collect();
     }
     for node in nodes {
-        let mut connection =
-            redis::Client::open(node).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let mut connection = redis_node(&node).await;
         let keys: Vec<String> =
             redis::cmd("KEYS").arg(format!("{}*", app.prefix)).query_async(&mut connection).await.unwrap();
         for key in keys {

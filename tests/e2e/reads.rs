@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::time::{Duration, Instant};
+
 use reqwest::Method;
 use timeline_model::bodies::Bodies;
 use timeline_model::home::{Home, Rebuilds};
@@ -10,7 +12,7 @@ use timeline_model::ports::{TimelineCache, TimelineStore};
 use timeline_model::{Limit, TimelineEntry, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
-use crate::helpers::{Redis, TestApp, ids, on_both_redis, spawn_app_with, store_settings};
+use crate::helpers::{Redis, TestApp, ids, on_both_redis, redis_node, spawn_app_with, store_settings};
 
 on_both_redis! {
     a_cache_hit_makes_no_dynamodb_call_and_one_redis_round_trip => cache_hit_costs;
@@ -177,9 +179,19 @@ async fn merged_authors_follow_follows_and_unfollows_on_a_cluster() {
     merged_authors_follow_edges(Redis::Cluster).await;
 }
 
-async fn cached_merged(app: &TestApp, owner: &str) -> Vec<UserId> {
-    let page = app.service.state.cache.page(&UserId::parse(owner).unwrap(), None, 1).await.unwrap();
-    page.expect("the timeline is cached").merged_authors
+/// `owner`'s cached list of merged authors once it is `expected`, or as it stands after 30 s:
+/// the consumer writes the cache after the durable list that `wait_for_merged` watches.
+async fn cached_merged(app: &TestApp, owner: &str, expected: &[&str]) -> Vec<UserId> {
+    let expected: Vec<UserId> = expected.iter().map(|a| UserId::parse(a).unwrap()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = app.service.state.cache.page(&UserId::parse(owner).unwrap(), None, 1).await.unwrap();
+        let merged = page.expect("the timeline is cached").merged_authors;
+        if merged == expected || Instant::now() > deadline {
+            return merged;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// With a threshold of 1 follower, star's second follower makes it merged at read time.
@@ -193,7 +205,7 @@ async fn merged_authors_follow_edges(redis: Redis) {
     app.wait_for_merged(&bob, &[&star]).await;
     app.wait_for_merged(&cat, &[&star]).await;
     assert_eq!(
-        cached_merged(&app, &bob).await,
+        cached_merged(&app, &bob, &[&star]).await,
         vec![UserId::parse(&star).unwrap()],
         "the cached timeline too"
     );
@@ -205,8 +217,8 @@ async fn merged_authors_follow_edges(redis: Redis) {
 
     app.unfollow(&bob, &star).await;
     app.wait_for_merged(&bob, &[]).await;
-    assert_eq!(cached_merged(&app, &bob).await, vec![]);
-    assert_eq!(app.timeline(&bob).await, Vec::<String>::new());
+    assert_eq!(cached_merged(&app, &bob, &[]).await, vec![]);
+    assert_eq!(app.wait_for_timeline(&bob, <[String]>::is_empty).await, Vec::<String>::new());
 
     app.follow(&dan, &star).await;
     app.wait_for_merged(&dan, &[&star]).await;
@@ -243,11 +255,7 @@ async fn a_read_sets_a_timelines_idle_time_out_back_only_once_it_ran_a_day_low()
     let app = crate::helpers::spawn_app().await;
     let (_, bob, _) = followed_author_with(&app, 1).await;
     let settings = store_settings(&app.prefix, app.redis);
-    let mut redis = redis::Client::open(settings.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = redis_node(&settings.redis_url).await;
     let keys = ["tls", "tl", "tlm"].map(|kind| format!("{}{kind}:{{{bob}}}", app.prefix));
     let idle = timeline_store::redis_cache::IDLE_TTL.as_secs() as i64;
     let set_ttls = |seconds: i64| {

@@ -14,9 +14,8 @@
 //! - `arf:{author}`: present once `ar:{author}` was filled from the author's index, so that a
 //!   list lost with a restart is told from a short one.
 //!
-//! Timelines and bodies idle out after `IDLE_TTL`; reads refresh the timeline's TTL (once it ran a
-//! day low), so
-//! only active readers keep a cached timeline, and the fan-out only writes those.
+//! Timelines and bodies idle out after `IDLE_TTL`; reads set a timeline's TTL back once it ran a
+//! day low, so only active readers keep a cached timeline, and the fan-out only writes those.
 //!
 //! Every call goes through a circuit breaker (`breaker`) and counts its round trips
 //! ([`RedisCache::round_trips`]).
