@@ -2,7 +2,6 @@
 //! stores, merged authors kept by the follows consumer, pages next to deleted tweets.
 
 use std::collections::BTreeMap;
-
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
