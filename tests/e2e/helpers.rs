@@ -144,15 +144,10 @@ impl TestApp {
     pub async fn wait_for_mode(&self, author: &str, merged: bool) {
         use timeline_model::ports::Users;
         let id = timeline_model::UserId::parse(author).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let profile = Users::get(&self.service.state.dynamo, &id).await.unwrap().unwrap();
-            if profile.merged_at_read == merged || Instant::now() > deadline {
-                assert_eq!(profile.merged_at_read, merged, "{author} merged at read time");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let read =
+            || async { Users::get(&self.service.state.dynamo, &id).await.unwrap().unwrap().merged_at_read };
+        let mode = poll_until(read, |mode| *mode == merged).await;
+        assert_eq!(mode, merged, "{author} merged at read time");
     }
 
     /// Poll until `owner`'s durable list of merged authors is `expected` (the follows consumer
@@ -161,15 +156,9 @@ impl TestApp {
         use timeline_model::ports::TimelineStore;
         let owner = timeline_model::UserId::parse(owner).unwrap();
         let expected: Vec<_> = expected.iter().map(|a| timeline_model::UserId::parse(a).unwrap()).collect();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let merged = self.service.state.dynamo.merged_authors(&owner).await.unwrap();
-            if merged == expected || Instant::now() > deadline {
-                assert_eq!(merged, expected, "{owner}'s merged authors");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let read = || async { self.service.state.dynamo.merged_authors(&owner).await.unwrap() };
+        let merged = poll_until(read, |merged| *merged == expected).await;
+        assert_eq!(merged, expected, "{owner}'s merged authors");
     }
 
     /// Shut the service down as Ctrl-C does: requests in flight and the batch being applied
@@ -316,15 +305,24 @@ impl Client {
 
     /// Poll the owner's timeline until `done` holds for it (the fan-out is asynchronous).
     pub async fn wait_for_timeline(&self, owner: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-        // Generous: it returns as soon as `done` holds, and CI shares two cores with the services.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ids = self.timeline(owner).await;
-            if done(&ids) || Instant::now() > deadline {
-                return ids;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        poll_until(|| self.timeline(owner), |ids| done(ids)).await
+    }
+}
+
+/// Read with `read` until `done` holds for what it returned, or 30 s have passed; the last
+/// reading either way. Generous: it returns as soon as `done` holds, and CI shares two cores
+/// with the services; the asynchronous fan-out is what the tests wait for.
+pub async fn poll_until<T, F: Future<Output = T>>(
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = read().await;
+        if done(&value) || Instant::now() > deadline {
+            return value;
         }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

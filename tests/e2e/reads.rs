@@ -2,7 +2,6 @@
 //! stores, merged authors kept by the follows consumer, pages next to deleted tweets.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use timeline_model::bodies::Bodies;
@@ -11,7 +10,9 @@ use timeline_model::ports::{TimelineCache, TimelineStore};
 use timeline_model::{Limit, TimelineEntry, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
-use crate::helpers::{Redis, TestApp, ids, on_both_redis, redis_node, spawn_app_with, store_settings};
+use crate::helpers::{
+    Redis, TestApp, ids, on_both_redis, poll_until, redis_node, spawn_app_with, store_settings,
+};
 
 on_both_redis! {
     a_cache_hit_makes_no_dynamodb_call_and_one_redis_round_trip => cache_hit_costs;
@@ -182,15 +183,12 @@ async fn merged_authors_follow_follows_and_unfollows_on_a_cluster() {
 /// the consumer writes the cache after the durable list that `wait_for_merged` watches.
 async fn cached_merged(app: &TestApp, owner: &str, expected: &[&str]) -> Vec<UserId> {
     let expected: Vec<UserId> = expected.iter().map(|a| UserId::parse(a).unwrap()).collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let page = app.service.state.cache.page(&UserId::parse(owner).unwrap(), None, 1).await.unwrap();
-        let merged = page.expect("the timeline is cached").merged_authors;
-        if merged == expected || Instant::now() > deadline {
-            return merged;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let owner = UserId::parse(owner).unwrap();
+    let read = || async {
+        let page = app.service.state.cache.page(&owner, None, 1).await.unwrap();
+        page.expect("the timeline is cached").merged_authors
+    };
+    poll_until(read, |merged| *merged == expected).await
 }
 
 /// With a threshold of 1 follower, star's second follower makes it merged at read time.
