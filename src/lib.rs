@@ -1,14 +1,17 @@
-//! The local runner: the same router the Lambdas serve, on a TCP listener, plus the stream
-//! poller that stands in for the Lambda event source mapping. `make dev` runs it through the
-//! `timeline-local` binary; the end-to-end tests start one per test with their own tables.
+//! The local runner and the operator tools. The runner: the same router the Lambdas serve, on
+//! a TCP listener, plus the stream poller that stands in for the Lambda event source mapping.
+//! `make dev` runs it through the `timeline-local` binary; the end-to-end tests start one per
+//! test with their own tables. The tools run as `timeline-admin`, locally and against a stack.
 //!
 //! - this file: [`start`] a [`LocalService`] from [`LocalSettings`], and [`LocalService::shutdown`].
 //! - [`poller`]: DynamoDB Local's streams, read as the event source mapping would, handed to
 //!   the fan-out Lambda's handler, with checkpoints so that a restart resumes where it stopped.
 //! - [`tokens`]: local HS256 bearer tokens, checked here as API Gateway checks them in AWS.
+//! - [`admin`]: the commands of `timeline-admin`, the operator tools (verify, rebuild, replay).
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
 
+pub mod admin;
 pub mod poller;
 pub mod tokens;
 

@@ -1,39 +1,28 @@
-//! `timeline-admin`: operator tools over the same stores and model code as the Lambdas. Settings
-//! come from the service's environment (`TIMELINE_DYNAMODB_ENDPOINT`, `TIMELINE_REDIS_URL`,
-//! `TIMELINE_TABLE_PREFIX`, ...; the README's table); `--aws` drops the local endpoint default,
-//! for a stack reached with the default credential chain.
+//! `timeline-admin`: operator tools over the same stores, model code and fan-out handler as the
+//! Lambdas (`timeline_service::admin`). Settings come from the service's environment
+//! (`TIMELINE_DYNAMODB_ENDPOINT`, `TIMELINE_REDIS_URL`, `TIMELINE_TABLE_PREFIX`, ...; the
+//! README's table); `--aws` drops the local endpoint default, for a stack reached with the
+//! default credential chain.
 //!
-//! - `verify`: each user's durable and cached timelines against the truth
-//!   (`timeline_model::truth`), optionally repaired.
-//! - `rebuild`: the truth written into each user's timelines, drifted or not.
-//!
-//! Exit codes: 0 nothing drifted (or all repaired), 1 drift found and not repaired, 2 bad usage,
-//! 3 a backend unavailable.
+//! Exit codes: 0 done (nothing drifted, or all repaired), 1 drift found and not repaired, 2 bad
+//! usage, 3 a backend unavailable, 130 stopped by Ctrl-C (a checkpointed run resumes).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use std::io::IsTerminal;
-use std::pin::pin;
-use std::sync::Mutex;
-
-use clap::{Parser, Subcommand};
-use futures::{Stream, StreamExt, stream};
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::{Args, Parser, Subcommand};
 use rand::seq::IndexedRandom;
-use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use timeline_model::UserId;
-use timeline_model::ports::{StoreResult, TimelineCache, TimelineStore};
-use timeline_model::timeline::TIMELINE_CAP;
-use timeline_model::truth::{Drift, Truth, cache_differs, home_truth};
+use timeline_service::admin::progress::{Pacer, Progress};
+use timeline_service::admin::replay::{FailureRecord, Range, Table};
+use timeline_service::admin::timelines::Report;
+use timeline_service::admin::walk::{Selection, Walked};
+use timeline_service::admin::{Admin, AdminResult, DRIFT, INTERRUPTED, USAGE};
 use timeline_service::error_chain;
-use timeline_store::{Dynamo, Environment, RedisCache, Runner, StoreSettings};
-
-/// Users examined at once (each is a dozen queries, most of them small).
-const USERS_IN_FLIGHT: usize = 16;
-
-/// Entries read past the cap from a durable timeline: it is trimmed only by rebuilds.
-const DURABLE_SLACK: usize = 200;
+use timeline_store::{Environment, Runner, StoreSettings};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(about = "Operator tools of the timeline service")]
@@ -45,20 +34,30 @@ struct Cli {
     command: Command,
 }
 
+/// The users a command visits.
+#[derive(Args)]
+struct Users {
+    /// A user (repeatable).
+    #[arg(long = "user", value_name = "ID", required_unless_present_any = ["all", "sample"])]
+    users: Vec<String>,
+    /// Every user: a Scan of the profiles, in --segments parallel segments.
+    #[arg(long, conflicts_with = "users")]
+    all: bool,
+    /// Parallel segments of the Scan of every user (with --all).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    segments: u32,
+    /// Only this many users, picked at random (among every user, or those named).
+    #[arg(long, value_name = "N")]
+    sample: Option<usize>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Recompute users' home timelines from the source tables and compare them with the
     /// durable timeline and, where cached, the Redis one.
     Verify {
-        /// A user to check (repeatable).
-        #[arg(long = "user", value_name = "ID", required_unless_present = "all")]
-        users: Vec<String>,
-        /// Every user (a Scan of the profiles).
-        #[arg(long, conflicts_with = "users")]
-        all: bool,
-        /// Check only this many of them, picked at random.
-        #[arg(long, value_name = "N")]
-        sample: Option<usize>,
+        #[command(flatten)]
+        users: Users,
         /// Rewrite each drifted timeline: durably, and the cached copy dropped so that the
         /// next read refills it. Exits 0 once every one was repaired.
         #[arg(long)]
@@ -70,12 +69,11 @@ enum Command {
     /// Write the truth into users' durable timelines (add what is missing, remove what is
     /// extra) and drop their cached copies, drifted or not.
     Rebuild {
-        /// A user to rebuild (repeatable).
-        #[arg(long = "user", value_name = "ID", required_unless_present = "all")]
-        users: Vec<String>,
-        /// Every user (a Scan of the profiles).
-        #[arg(long, conflicts_with = "users")]
-        all: bool,
+        #[command(flatten)]
+        users: Users,
+        /// With --all: keep the walk's place in FILE; run again with it to resume after Ctrl-C or a crash.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
         /// Say what would be written, write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -83,28 +81,37 @@ enum Command {
         #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
         rate: Option<u32>,
     },
+    /// Feed a table's stream, or the range of one on-failure record, to the fan-out handler.
+    Replay {
+        /// The table whose stream to read.
+        #[arg(long, value_enum, required_unless_present = "failure_record")]
+        table: Option<Table>,
+        /// From the oldest record (trim-horizon) or the first created at this time (RFC 3339).
+        #[arg(long, value_name = "trim-horizon|RFC3339", value_parser = parse_from, required_unless_present = "failure_record", conflicts_with = "failure_record")]
+        from: Option<Start>,
+        /// Up to the records created at this time (RFC 3339); by default the replay's start.
+        #[arg(long, value_name = "RFC3339", value_parser = parse_time, requires = "from")]
+        to: Option<OffsetDateTime>,
+        /// The JSON Lambda sent to the on-failure destination: exactly its range is replayed.
+        #[arg(long, value_name = "FILE", conflicts_with = "table")]
+        failure_record: Option<PathBuf>,
+    },
 }
 
-/// What `verify` found for one user.
-#[derive(Serialize)]
-struct UserDrift {
-    user_id: UserId,
-    missing: usize,
-    extra: usize,
-    cache_differs: bool,
+#[derive(Clone, Copy)]
+enum Start {
+    TrimHorizon,
+    At(OffsetDateTime),
 }
 
-#[derive(Serialize)]
-struct Report {
-    users_checked: usize,
-    users_with_drift: usize,
-    repaired: usize,
-    drift: Vec<UserDrift>,
+fn parse_time(raw: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .map_err(|_| format!("expected an RFC 3339 time such as 2026-12-01T10:00:00Z, got {raw:?}"))
 }
 
-const DRIFT: u8 = 1;
-const USAGE: u8 = 2;
-const UNAVAILABLE: u8 = 3;
+fn parse_from(raw: &str) -> Result<Start, String> {
+    if raw == "trim-horizon" { Ok(Start::TrimHorizon) } else { parse_time(raw).map(Start::At) }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -117,204 +124,190 @@ async fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let (users, all) = match &cli.command {
-        Command::Verify { users, all, .. } | Command::Rebuild { users, all, .. } => (users, *all),
-    };
-    let users: Vec<UserId> = match users.iter().map(|raw| UserId::parse(raw)).collect() {
-        Ok(users) => users,
-        Err(error) => {
-            eprintln!("error: --user: {error}");
-            return ExitCode::from(USAGE);
-        }
-    };
-    let outcome = async {
-        let stores = Stores::connect(&settings).await?;
-        let users = if all { stores.dynamo.every_user_id().await? } else { users };
-        match cli.command {
-            Command::Verify { repair, json, sample, .. } => {
-                let users = match sample {
-                    Some(n) => users.choose_multiple(&mut rand::rng(), n).cloned().collect(),
-                    None => users,
-                };
-                stores.verify(users, repair, json).await
-            }
-            Command::Rebuild { dry_run, rate, .. } => stores.rebuild(users, dry_run, rate).await,
-        }
-    };
-    match outcome.await {
+    match run(cli.command, &settings, stop_on_ctrl_c()).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
-            ExitCode::from(UNAVAILABLE)
+            ExitCode::from(error.exit_code())
         }
     }
 }
 
-/// The service's own adapters, built once.
-struct Stores {
-    dynamo: Dynamo,
-    cache: RedisCache,
-}
-
-/// One user's timelines beside the truth.
-struct Examined {
-    truth: Truth,
-    drift: Drift,
-    cache_differs: bool,
-}
-
-impl Stores {
-    async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
-        Ok(Self { dynamo: Dynamo::connect(settings).await, cache: RedisCache::connect(settings).await? })
-    }
-
-    /// Each user examined, `USERS_IN_FLIGHT` at a time, in the order they finish. Writes stay
-    /// with the caller, one user at a time, so a `--rate` pause holds the reads back too.
-    fn examined(&self, users: Vec<UserId>) -> impl Stream<Item = StoreResult<(UserId, Examined)>> + '_ {
-        stream::iter(users)
-            .map(move |user| async move {
-                let examined = self.examine(&user).await?;
-                Ok((user, examined))
-            })
-            .buffer_unordered(USERS_IN_FLIGHT)
-    }
-
-    async fn examine(&self, user: &UserId) -> StoreResult<Examined> {
-        let truth = home_truth(&self.dynamo, &self.dynamo, &self.dynamo, user).await?;
-        let durable = self.dynamo.newest(user, None, TIMELINE_CAP + DURABLE_SLACK).await?;
-        let drift = Drift::between(&truth, &durable);
-        // Only where the cache holds the timeline; an unreachable cache is a backend down.
-        let cache_differs = match self.cache.page(user, None, TIMELINE_CAP).await? {
-            Some(page) => cache_differs(&truth, &durable, &page.ids),
-            None => false,
+/// The first Ctrl-C (or SIGTERM) stops the run after the user or batch in hand; a second one
+/// exits at once.
+fn stop_on_ctrl_c() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
         };
-        Ok(Examined { truth, drift, cache_differs })
-    }
-
-    /// Make the durable timeline agree with the truth and drop the cached copy: the next read
-    /// rebuilds it from the durable one, through the same single-flight fill as any miss.
-    async fn repair(&self, user: &UserId, drift: &Drift) -> StoreResult<()> {
-        self.dynamo.insert(&drift.missing).await?;
-        TimelineStore::remove(&self.dynamo, &drift.extra).await?;
-        self.cache.evict(user).await
-    }
-
-    async fn verify(&self, users: Vec<UserId>, repair: bool, json: bool) -> StoreResult<ExitCode> {
-        let mut report =
-            Report { users_checked: users.len(), users_with_drift: 0, repaired: 0, drift: Vec::new() };
-        let progress = Progress::new("verify", users.len());
-        let mut examined = pin!(self.examined(users));
-        while let Some(next) = examined.next().await {
-            let (user, Examined { drift, cache_differs, .. }) = next?;
-            progress.user_done(report.users_with_drift);
-            if drift.is_empty() && !cache_differs {
-                continue;
-            }
-            report.users_with_drift += 1;
-            if repair {
-                self.repair(&user, &drift).await?;
-                report.repaired += 1;
-            }
-            let (missing, extra) = (drift.missing.len(), drift.extra.len());
-            report.drift.push(UserDrift { user_id: user, missing, extra, cache_differs });
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
         }
-        progress.finish(report.users_with_drift);
-        report.drift.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-        if json {
-            println!("{}", serde_json::to_string(&report).expect("a report serialises"));
-        } else {
-            for user in &report.drift {
-                let cache = if user.cache_differs { ", cached copy differs" } else { "" };
-                println!("{}: {} missing, {} extra{cache}", user.user_id, user.missing, user.extra);
-            }
-            println!(
-                "{} users checked, {} with drift, {} repaired",
-                report.users_checked, report.users_with_drift, report.repaired
+        eprintln!("stopping after the work in hand (Ctrl-C again to quit at once)");
+        stopping.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+    });
+    stop
+}
+
+async fn run(command: Command, settings: &StoreSettings, stop: CancellationToken) -> AdminResult<ExitCode> {
+    match command {
+        Command::Verify { users, repair, json } => {
+            let selection = match users.selection(None) {
+                Ok(selection) => selection,
+                Err(code) => return Ok(code),
+            };
+            let admin = Admin::connect(settings, stop).await?;
+            let progress = Progress::new("verify", "users", admin.estimate(&selection).await);
+            let (report, walked) = admin.verify(selection, repair, &progress).await?;
+            progress.finish(&format!("{} with drift, {} repaired", report.users_with_drift, report.repaired));
+            print_report(&report, json);
+            let clean = report.users_with_drift == report.repaired;
+            Ok(exit_code(walked, if clean { ExitCode::SUCCESS } else { ExitCode::from(DRIFT) }))
+        }
+        Command::Rebuild { users, checkpoint, dry_run, rate } => {
+            let selection = match users.selection(checkpoint) {
+                Ok(selection) => selection,
+                Err(code) => return Ok(code),
+            };
+            let admin = Admin::connect(settings, stop).await?;
+            let progress = Progress::new("rebuild", "users", admin.estimate(&selection).await);
+            let (rebuilt, walked) = admin.rebuild(selection, dry_run, &Pacer::new(rate), &progress).await?;
+            let (add, remove) = if dry_run { ("would add", "would remove") } else { ("added", "removed") };
+            let summary = format!(
+                "{} entries in their truth: {add} {}, {remove} {}",
+                rebuilt.entries, rebuilt.added, rebuilt.removed
             );
+            progress.finish(&summary);
+            println!("{} users ({summary})", rebuilt.users);
+            Ok(exit_code(walked, ExitCode::SUCCESS))
         }
-        let clean = report.users_with_drift == report.repaired;
-        Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(DRIFT) })
-    }
-
-    async fn rebuild(&self, users: Vec<UserId>, dry_run: bool, rate: Option<u32>) -> StoreResult<ExitCode> {
-        let started = Instant::now();
-        let (mut added, mut removed, mut entries) = (0, 0, 0);
-        let (progress, count) = (Progress::new("rebuild", users.len()), users.len());
-        let mut examined = pin!(self.examined(users));
-        while let Some(next) = examined.next().await {
-            let (user, Examined { truth, drift, .. }) = next?;
-            (added, removed, entries) =
-                (added + drift.missing.len(), removed + drift.extra.len(), entries + truth.entries.len());
-            progress.user_done(added + removed);
-            if dry_run {
-                continue;
-            }
-            self.repair(&user, &drift).await?;
-            if let Some(rate) = rate {
-                // Paced on the writes so far: the run never gets ahead of `rate` items a second.
-                let due = Duration::from_secs_f64((added + removed) as f64 / f64::from(rate));
-                tokio::time::sleep(due.saturating_sub(started.elapsed())).await;
-            }
+        Command::Replay { table, from, to, failure_record } => {
+            let range = match (failure_record, table, from) {
+                (Some(path), ..) => Range::Failed(FailureRecord::read(&path)?),
+                (None, Some(table), Some(from)) => Range::Window {
+                    table,
+                    from: match from {
+                        Start::TrimHorizon => None,
+                        Start::At(time) => Some(time),
+                    },
+                    to: to.unwrap_or_else(OffsetDateTime::now_utc),
+                },
+                _ => unreachable!("clap requires --table and --from without --failure-record"),
+            };
+            let admin = Admin::connect(settings, stop).await?;
+            let progress = Progress::new("replay", "records", None);
+            let (replayed, walked) = admin.replay(range, &progress).await?;
+            progress.finish(&format!("{} shards", replayed.shards));
+            println!("{} records replayed from {} shards", replayed.records, replayed.shards);
+            Ok(exit_code(walked, ExitCode::SUCCESS))
         }
-        progress.finish(added + removed);
-        let seconds = started.elapsed().as_secs_f64();
-        let verb = if dry_run { "would add" } else { "added" };
-        println!(
-            "{count} users ({entries} entries in their truth): {verb} {added}, {} {removed}, in {seconds:.1} s ({:.0} users/s)",
-            if dry_run { "would remove" } else { "removed" },
-            count as f64 / seconds.max(1e-3),
-        );
-        Ok(ExitCode::SUCCESS)
     }
 }
 
-/// Progress on stderr: a bar on a terminal; elsewhere (CI, a log) a plain line every
-/// `LINE_EVERY`, so a long `--all` run shows it is alive.
-struct Progress {
-    bar: ProgressBar,
-    plain: bool,
-    last_line: Mutex<Instant>,
+impl Users {
+    /// The users to visit; bad IDs get one line and exit code 2.
+    fn selection(self, checkpoint: Option<PathBuf>) -> Result<Selection, ExitCode> {
+        // Checked here: clap counts the flag `--all` as given when it is not.
+        if !self.all && (self.segments != 1 || checkpoint.is_some()) {
+            eprintln!("error: --segments and --checkpoint walk every user: they need --all");
+            return Err(ExitCode::from(USAGE));
+        }
+        let named: Vec<UserId> = match self.users.iter().map(|raw| UserId::parse(raw)).collect() {
+            Ok(named) => named,
+            Err(error) => {
+                eprintln!("error: --user: {error}");
+                return Err(ExitCode::from(USAGE));
+            }
+        };
+        Ok(match self.sample {
+            Some(n) if !named.is_empty() => {
+                Selection::Named(named.choose_multiple(&mut rand::rng(), n).cloned().collect())
+            }
+            Some(n) => Selection::Sample(n),
+            None if self.all => Selection::Every { segments: self.segments, checkpoint },
+            None => Selection::Named(named),
+        })
+    }
 }
 
-const LINE_EVERY: Duration = Duration::from_secs(10);
-
-impl Progress {
-    fn new(what: &str, users: usize) -> Self {
-        let bar = ProgressBar::new(users as u64).with_prefix(what.to_owned());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {human_pos}/{human_len} users {per_sec} eta {eta} {msg}",
-            )
-            .expect("the template is valid")
-            .progress_chars("=> "),
-        );
-        Self { bar, plain: !std::io::stderr().is_terminal(), last_line: Mutex::new(Instant::now()) }
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).expect("a report serialises"));
+        return;
     }
+    for user in &report.drift {
+        let cache = if user.cache_differs { ", cached copy differs" } else { "" };
+        println!("{}: {} missing, {} extra{cache}", user.user_id, user.missing, user.extra);
+    }
+    println!(
+        "{} users checked, {} with drift, {} repaired",
+        report.users_checked, report.users_with_drift, report.repaired
+    );
+}
 
-    /// One more user done; `count` is the run's figure so far (users drifted, entries written).
-    fn user_done(&self, count: usize) {
-        self.bar.inc(1);
-        self.bar.set_message(count.to_string());
-        let mut last = self.last_line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if self.plain && last.elapsed() >= LINE_EVERY {
-            *last = Instant::now();
-            eprintln!(
-                "{}: {}/{} users, {count} so far",
-                self.bar.prefix(),
-                self.bar.position(),
-                self.bar.length().unwrap_or(0)
-            );
+fn exit_code(walked: Walked, complete: ExitCode) -> ExitCode {
+    match walked {
+        Walked::Complete => complete,
+        Walked::Interrupted => {
+            eprintln!("interrupted: what was done is kept; with --checkpoint, the same command resumes");
+            ExitCode::from(INTERRUPTED)
         }
     }
+}
 
-    fn finish(&self, count: usize) {
-        self.bar.finish_and_clear();
-        let seconds = self.bar.elapsed().as_secs_f64();
-        let users = self.bar.position();
-        eprintln!(
-            "{}: {users} users in {seconds:.1} s ({:.0} users/s), {count}",
-            self.bar.prefix(),
-            users as f64 / seconds.max(1e-3)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn replay_takes_a_window_or_a_failure_record_not_both() {
+        assert!(
+            Cli::try_parse_from(["timeline-admin", "replay", "--table", "tweets", "--from", "trim-horizon"])
+                .is_ok()
         );
+        assert!(Cli::try_parse_from(["timeline-admin", "replay", "--failure-record", "f.json"]).is_ok());
+        assert!(Cli::try_parse_from(["timeline-admin", "replay", "--table", "tweets"]).is_err());
+        assert!(
+            Cli::try_parse_from(["timeline-admin", "replay", "--from", "yesterday", "--table", "tweets"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "timeline-admin",
+                "replay",
+                "--failure-record",
+                "f.json",
+                "--from",
+                "trim-horizon"
+            ])
+            .is_err()
+        );
+    }
+
+    fn rebuild_selection(args: &[&str]) -> Result<Selection, ExitCode> {
+        let cli = Cli::try_parse_from([&["timeline-admin", "rebuild"], args].concat()).unwrap();
+        let Command::Rebuild { users, checkpoint, .. } = cli.command else { unreachable!() };
+        users.selection(checkpoint)
+    }
+
+    #[test]
+    fn a_checkpoint_or_segments_need_every_user() {
+        assert!(rebuild_selection(&["--user", "u-1", "--checkpoint", "c.json"]).is_err());
+        assert!(rebuild_selection(&["--user", "u-1", "--segments", "4"]).is_err());
+        let every = rebuild_selection(&["--all", "--segments", "4", "--checkpoint", "c.json"]);
+        assert!(matches!(every, Ok(Selection::Every { segments: 4, checkpoint: Some(_) })));
     }
 }

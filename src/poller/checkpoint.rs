@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A missing file is an empty checkpoint (every stream is new). A file that does not parse stops
-//! the start-up with an error naming it: silently replaying 24 hours of stream would be the very
+//! the start-up with an error naming it (deleting it starts over): silently replaying 24 hours of stream would be the very
 //! slowness the file exists to avoid, and deleting the file is how to ask for that replay. Writes
 //! go to a temporary file renamed over the old one, so a crash leaves the old or the new file,
 //! never half of one. Replaying a batch is harmless (the fan-out is idempotent), so the file is
@@ -19,6 +19,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A checkpoint file that cannot be used.
@@ -28,10 +29,7 @@ pub enum CheckpointError {
     CreateDir { path: PathBuf, source: io::Error },
     #[error("cannot read the checkpoint file {}", path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error(
-        "the checkpoint file {} is not valid; delete it to read the table's stream from its oldest record",
-        path.display()
-    )]
+    #[error("the checkpoint file {} is not valid; delete it to start over", path.display())]
     Corrupt { path: PathBuf, source: serde_json::Error },
     #[error("cannot write the checkpoint file {}", path.display())]
     Write { path: PathBuf, source: io::Error },
@@ -48,6 +46,8 @@ pub struct Checkpoints {
 pub enum Position {
     /// Just after the last record applied.
     After(String),
+    /// At a given record (a replayed range's first).
+    At(String),
     /// The oldest record the stream keeps.
     TrimHorizon,
 }
@@ -85,30 +85,37 @@ impl CheckpointFile {
     /// The file of `table` in `dir`, creating `dir` so that a path that cannot hold it fails at
     /// start-up rather than after the first batch.
     pub fn open(dir: &Path, table: &str) -> Result<Self, CheckpointError> {
+        Self::at(dir.join(format!("{table}.json")))
+    }
+
+    /// The file at `path` (any checkpoint kept as JSON), creating its directory.
+    pub fn at(path: PathBuf) -> Result<Self, CheckpointError> {
+        let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
             .map_err(|source| CheckpointError::CreateDir { path: dir.to_owned(), source })?;
-        Ok(Self { path: dir.join(format!("{table}.json")) })
+        Ok(Self { path })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The saved checkpoints; none when the file does not exist.
-    pub fn load(&self) -> Result<Checkpoints, CheckpointError> {
+    /// The saved checkpoint; `None` when the file does not exist.
+    pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Checkpoints::default()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(CheckpointError::Read { path: self.path.clone(), source }),
         };
         serde_json::from_str(&text)
+            .map(Some)
             .map_err(|source| CheckpointError::Corrupt { path: self.path.clone(), source })
     }
 
-    /// Replace the file with `checkpoints`, atomically (temporary file, then rename).
-    pub fn save(&self, checkpoints: &Checkpoints) -> Result<(), CheckpointError> {
+    /// Replace the file with `checkpoint`, atomically (temporary file, then rename).
+    pub fn save<T: Serialize>(&self, checkpoint: &T) -> Result<(), CheckpointError> {
         let write_error = |source| CheckpointError::Write { path: self.path.clone(), source };
-        let mut text = serde_json::to_string_pretty(checkpoints).expect("string maps serialize");
+        let mut text = serde_json::to_string_pretty(checkpoint).expect("checkpoints are maps and strings");
         text.push('\n');
         let temporary = self.path.with_extension("json.tmp");
         std::fs::write(&temporary, text).map_err(write_error)?;
@@ -139,7 +146,7 @@ impl StreamCheckpoint {
     pub fn advance(&self, shard_id: &str, sequence: &str) -> Result<(), CheckpointError> {
         let mut checkpoints = self.lock();
         checkpoints.advance(&self.stream_arn, shard_id, sequence);
-        self.file.save(&checkpoints)
+        self.file.save(&*checkpoints)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Checkpoints> {
@@ -169,7 +176,7 @@ mod tests {
         checkpoints.advance(STREAM, SHARD, "000000000000000000007");
         checkpoints.advance(STREAM, "shardId-2", "000000000000000000009");
         file.save(&checkpoints).unwrap();
-        assert_eq!(file.load().unwrap(), checkpoints);
+        assert_eq!(file.load::<Checkpoints>().unwrap(), Some(checkpoints));
         assert_eq!(file.path(), dir.join("t-tweets.json"));
         let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["t-tweets.json"], "no temporary file is left behind");
@@ -193,7 +200,7 @@ mod tests {
     fn a_missing_file_is_an_empty_checkpoint() {
         let dir = temp_dir();
         let file = CheckpointFile::open(&dir.join("nested"), "t-tweets").unwrap();
-        assert_eq!(file.load().unwrap(), Checkpoints::default());
+        assert_eq!(file.load::<Checkpoints>().unwrap(), None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -202,14 +209,11 @@ mod tests {
         let dir = temp_dir();
         let file = CheckpointFile::open(&dir, "t-tweets").unwrap();
         std::fs::write(file.path(), "{\"streams\": {").unwrap();
-        let error = file.load().unwrap_err();
+        let error = file.load::<Checkpoints>().unwrap_err();
         assert!(matches!(error, CheckpointError::Corrupt { .. }), "{error:?}");
         assert_eq!(
             error.to_string(),
-            format!(
-                "the checkpoint file {} is not valid; delete it to read the table's stream from its oldest record",
-                file.path().display()
-            )
+            format!("the checkpoint file {} is not valid; delete it to start over", file.path().display())
         );
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -246,7 +250,7 @@ mod tests {
         checkpoint.advance(SHARD, "000000000000000000001").unwrap();
         let mut expected = Checkpoints::default();
         expected.advance(STREAM, SHARD, "000000000000000000001");
-        assert_eq!(file.load().unwrap(), expected);
+        assert_eq!(file.load::<Checkpoints>().unwrap(), Some(expected));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

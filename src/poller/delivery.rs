@@ -24,14 +24,18 @@ pub enum Delivery {
     /// one on are not applied, and the batch is not checkpointed (its applied records replay
     /// harmlessly after a restart).
     Interrupted,
+    /// Still failing after the patience's last attempt, from this record's sequence number on.
+    GaveUp { from_sequence: String },
 }
 
-/// Hand `records` to the handler until all are applied, resuming from the first failed one. A
-/// handler call is never cancelled; `stop` only cuts short the wait before a retry.
+/// Hand `records` to the handler until all are applied, resuming from the first failed one, for
+/// up to `patience.max_attempts` attempts. A handler call is never cancelled; `stop` only cuts
+/// short the wait before a retry.
 pub async fn deliver(
     engine: &Engine,
     stream_arn: &str,
     records: &[Record],
+    patience: &Backoff,
     stop: &CancellationToken,
 ) -> Delivery {
     let mut pending: Vec<Value> = records.iter().map(|r| lambda_record(stream_arn, r)).collect();
@@ -53,7 +57,10 @@ pub async fn deliver(
         let from =
             pending.iter().position(|r| r["dynamodb"]["SequenceNumber"] == failed.as_str()).unwrap_or(0);
         pending.drain(..from);
-        if stop.run_until_cancelled(REDELIVERY.wait(attempt)).await.is_none() {
+        if attempt >= patience.max_attempts {
+            return Delivery::GaveUp { from_sequence: failed };
+        }
+        if stop.run_until_cancelled(patience.wait(attempt)).await.is_none() {
             return Delivery::Interrupted;
         }
     }

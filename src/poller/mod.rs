@@ -12,14 +12,18 @@
 //!
 //! - this file: the [`Poller`], and each stream's shards found and started as they become ready.
 //! - `reader`: one shard read, applied and checkpointed batch after batch.
-//! - `delivery`: a batch through the handler, with redelivery from the failed record.
+//! - [`delivery`]: a batch through the handler, with redelivery from the failed record.
 //! - [`checkpoint`]: the checkpoint files.
-//! - `shards`: which shards may be read (parents before children).
+//! - [`records`]: the stream reads themselves (shards listed, iterators, GetRecords).
+//! - [`shards`]: which shards may be read (parents before children).
+//!
+//! `timeline-admin replay` reads streams with the same [`records`], [`shards`] and [`delivery`].
 
 pub mod checkpoint;
-mod delivery;
+pub mod delivery;
 mod reader;
-mod shards;
+pub mod records;
+pub mod shards;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,7 +57,7 @@ struct Table {
 impl Table {
     fn open(checkpoint_dir: &Path, name: &str) -> Result<Self, CheckpointError> {
         let file = CheckpointFile::open(checkpoint_dir, name)?;
-        let saved = file.load()?;
+        let saved = file.load()?.unwrap_or_default();
         Ok(Self { name: name.to_owned(), file, saved })
     }
 }
@@ -145,25 +149,7 @@ impl Poller {
         stream_arn: &str,
         shards: &mut ShardSet,
     ) -> Result<(), aws_sdk_dynamodbstreams::Error> {
-        let mut listed = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .streams
-                .describe_stream()
-                .stream_arn(stream_arn)
-                .set_exclusive_start_shard_id(start.take())
-                .send()
-                .await?;
-            let Some(description) = output.stream_description else { break };
-            let page = description.shards.unwrap_or_default().into_iter();
-            listed.extend(page.filter_map(|shard| Some((shard.shard_id?, shard.parent_shard_id))));
-            start = description.last_evaluated_shard_id;
-            if start.is_none() {
-                break;
-            }
-        }
-        for (shard_id, parent) in listed {
+        for (shard_id, parent) in records::list_shards(&self.streams, stream_arn).await? {
             shards.add(shard_id, parent);
         }
         Ok(())

@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
-use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
-use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::Record;
 use timeline_fanout::Engine;
 use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{Position, StreamCheckpoint};
 use super::delivery::{Delivery, REDELIVERY, deliver};
+use super::records::{ReadError, Shard, sequence_of};
 use crate::error_chain;
 
 /// Pause between reads of an idle shard: short, for sub-second fan-out locally.
 const IDLE_POLL: Duration = Duration::from_millis(50);
-/// The most records GetRecords returns.
-const BATCH_LIMIT: i32 = 1000;
 
 /// Why a shard's reader returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,24 +25,6 @@ pub enum ShardEnd {
     Closed,
     /// The poller is stopping; the shard's checkpoint is up to date.
     Stopped,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ReadError {
-    /// Trimmed away (older than the stream keeps) or not in the shard at all.
-    #[error("the shard no longer has that position")]
-    PositionGone(#[source] aws_sdk_dynamodbstreams::Error),
-    #[error(transparent)]
-    Streams(aws_sdk_dynamodbstreams::Error),
-    #[error("GetShardIterator returned no iterator")]
-    NoIterator,
-}
-
-/// One read of a shard.
-struct Batch {
-    records: Vec<Record>,
-    /// `None` once the shard is closed and read to its end.
-    next_iterator: Option<String>,
 }
 
 /// Where a reader stands in its shard.
@@ -77,13 +57,15 @@ impl ShardReader {
         tracing::info!(stream_arn = %self.stream_arn, shard_id, ?position, "reading shard");
         let mut cursor = Cursor { position, iterator: None, failures: 0 };
         while !stop.is_cancelled() {
-            let pause = match self.next_batch(shard_id, &mut cursor).await {
+            let shard = Shard { streams: &self.streams, stream_arn: &self.stream_arn, shard_id };
+            let pause = match shard.read(cursor.iterator.take(), &cursor.position).await {
                 Err(error) => self.recover(shard_id, error, &mut cursor),
                 // A batch read after the stop is left for the next start.
                 Ok(_) if stop.is_cancelled() => break,
                 Ok(batch) => {
-                    if self.apply(shard_id, &batch.records, &mut cursor, stop).await == Delivery::Interrupted
-                    {
+                    cursor.failures = 0;
+                    // REDELIVERY never gives up: only a stop ends a delivery unapplied.
+                    if self.apply(shard_id, &batch.records, &mut cursor, stop).await != Delivery::Applied {
                         break;
                     }
                     let Some(next) = batch.next_iterator else { return ShardEnd::Closed };
@@ -107,7 +89,7 @@ impl ShardReader {
         stop: &CancellationToken,
     ) -> Delivery {
         let Some(last) = last_sequence(records) else { return Delivery::Applied };
-        let delivery = deliver(&self.engine, &self.stream_arn, records, stop).await;
+        let delivery = deliver(&self.engine, &self.stream_arn, records, &REDELIVERY, stop).await;
         if delivery == Delivery::Applied {
             if let Err(error) = self.checkpoint.advance(shard_id, &last) {
                 tracing::warn!(shard_id, error = %error_chain(&error), "checkpoint not saved; a restart replays from the last one");
@@ -139,54 +121,8 @@ impl ShardReader {
             }
         }
     }
-
-    /// Read from the cursor's iterator, or from a fresh one at its position.
-    async fn next_batch(&self, shard_id: &str, cursor: &mut Cursor) -> Result<Batch, ReadError> {
-        let iterator = match cursor.iterator.take() {
-            Some(iterator) => iterator,
-            None => self.iterator(shard_id, &cursor.position).await?,
-        };
-        let request = self.streams.get_records().shard_iterator(iterator).limit(BATCH_LIMIT);
-        let output = request.send().await.map_err(|error| classify_records_error(error.into()))?;
-        cursor.failures = 0;
-        Ok(Batch { records: output.records.unwrap_or_default(), next_iterator: output.next_shard_iterator })
-    }
-
-    async fn iterator(&self, shard_id: &str, position: &Position) -> Result<String, ReadError> {
-        let (kind, sequence) = match position {
-            Position::After(sequence) => (ShardIteratorType::AfterSequenceNumber, Some(sequence.clone())),
-            Position::TrimHorizon => (ShardIteratorType::TrimHorizon, None),
-        };
-        let output = self
-            .streams
-            .get_shard_iterator()
-            .stream_arn(&self.stream_arn)
-            .shard_id(shard_id)
-            .shard_iterator_type(kind)
-            .set_sequence_number(sequence)
-            .send()
-            .await
-            .map_err(|error| classify_iterator_error(error.into()))?;
-        output.shard_iterator.ok_or(ReadError::NoIterator)
-    }
-}
-
-/// The iterator points at records trimmed away since it was made.
-fn classify_records_error(error: aws_sdk_dynamodbstreams::Error) -> ReadError {
-    match error {
-        aws_sdk_dynamodbstreams::Error::TrimmedDataAccessException(_) => ReadError::PositionGone(error),
-        other => ReadError::Streams(other),
-    }
-}
-
-/// A sequence number the shard does not have: TrimmedDataAccessException in AWS once it is
-/// older than 24 hours; DynamoDB Local answers ValidationException for one before its oldest.
-fn classify_iterator_error(error: aws_sdk_dynamodbstreams::Error) -> ReadError {
-    let gone = matches!(error, aws_sdk_dynamodbstreams::Error::TrimmedDataAccessException(_))
-        || error.code() == Some("ValidationException");
-    if gone { ReadError::PositionGone(error) } else { ReadError::Streams(error) }
 }
 
 fn last_sequence(records: &[Record]) -> Option<String> {
-    records.last()?.dynamodb.as_ref()?.sequence_number.clone()
+    records.last().and_then(sequence_of).map(str::to_owned)
 }

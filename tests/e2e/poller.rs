@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use timeline_model::ports::{TimelineStore, Tweets, Users};
 use timeline_model::{NewTweet, Tweet, TweetText, UserId};
 use timeline_service::SHUTDOWN_GRACE;
-use timeline_service::poller::checkpoint::CheckpointFile;
+use timeline_service::poller::checkpoint::{CheckpointFile, Checkpoints};
 use timeline_store::{Dynamo, RedisCache, TableNames};
 
 use crate::cli::Served;
@@ -52,7 +52,7 @@ fn lose_checkpointed_positions(stopped: &StoppedApp) {
     let tables = TableNames::with_prefix(&stopped.prefix);
     for table in [&tables.tweets, &tables.follows] {
         let file = CheckpointFile::open(&stopped.settings.checkpoint_dir, table).unwrap();
-        let mut saved = file.load().unwrap();
+        let mut saved = file.load::<Checkpoints>().unwrap().expect("a checkpoint was saved");
         assert!(!saved.streams.is_empty(), "{table}'s stream is checkpointed");
         for position in saved.streams.values_mut().flat_map(|shards| shards.values_mut()) {
             *position = GONE.to_owned();
@@ -134,7 +134,11 @@ async fn timeline_local_saves_its_checkpoints_on_sigint_and_resumes_from_them() 
     let tables = TableNames::with_prefix(&prefix);
     let dynamo = Dynamo::connect(&store_settings(&prefix, Redis::Standalone)).await;
     for table in [&tables.tweets, &tables.follows] {
-        let saved = CheckpointFile::open(&checkpoint_dir(&prefix), table).unwrap().load().unwrap();
+        let saved = CheckpointFile::open(&checkpoint_dir(&prefix), table)
+            .unwrap()
+            .load::<Checkpoints>()
+            .unwrap()
+            .expect("a checkpoint was saved");
         let stream_arn = dynamo.stream_arn(table).await.unwrap().unwrap();
         let shards = saved.streams.get(&stream_arn).filter(|shards| !shards.is_empty());
         let shards = shards.unwrap_or_else(|| panic!("{table}'s stream is checkpointed: {saved:?}"));

@@ -5,6 +5,7 @@
 //! - `batch`: BatchWriteItem and BatchGetItem with unprocessed-item retries.
 //! - `calls`: the calls a client makes, counted by operation.
 //! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
+//! - `user_scan`: every user, by segments and pages, for the operator tools.
 
 mod batch;
 mod calls;
@@ -15,6 +16,7 @@ mod requests;
 mod tables;
 mod timelines;
 mod tweets;
+mod user_scan;
 mod users;
 
 use aws_config::BehaviorVersion;
@@ -26,6 +28,7 @@ pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
 pub use calls::Calls;
 pub use tables::{Streams, TableNames};
 pub use timelines::ENTRY_TTL;
+pub use user_scan::{Segment, UserPage};
 
 use timeline_model::ports::StoreResult;
 

@@ -8,7 +8,7 @@ use timeline_model::{User, UserId, Username};
 
 use super::Dynamo;
 use super::batch::{Item, get_all, put_request, write_all};
-use super::errors::{classify, corrupt, has_code};
+use super::errors::{classify, has_code};
 use super::requests::{Transacted, from_item, from_items, to_item, transact};
 
 /// A claim on a username, keyed by its canonical (lower-case) form.
@@ -36,33 +36,6 @@ pub(super) fn conditional_put(table: &str, item: Item, condition: &str) -> Trans
 }
 
 impl Dynamo {
-    /// Every user's ID, by a Scan of the profiles: for offline tools (`timeline-admin verify
-    /// --all`), never for a request.
-    pub async fn every_user_id(&self) -> StoreResult<Vec<UserId>> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.tables.users)
-                .projection_expression("user_id")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in page.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(raw)) = item.get("user_id") {
-                    ids.push(UserId::parse(raw).map_err(|e| corrupt("user", e))?);
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(ids);
-            }
-        }
-    }
-
     /// Write profiles and their username claims with BatchWriteItem, unconditionally: for bulk
     /// loads (seeding) that own the users they write and set their counters exactly.
     /// Idempotent: writing the same profiles again leaves the same items.
