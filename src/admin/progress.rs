@@ -56,9 +56,9 @@ impl Progress {
 
     /// The last line: how many were done, in how long, how fast, and `summary`.
     pub fn finish(&self, summary: &str) {
+        // Read before finishing: finishing moves the bar to its length.
+        let (seconds, done) = (self.bar.elapsed().as_secs_f64(), self.bar.position());
         self.bar.finish_and_clear();
-        let seconds = self.bar.elapsed().as_secs_f64();
-        let done = self.bar.position();
         eprintln!(
             "{}: {done} {} in {seconds:.1} s ({:.0} {}/s), {summary}",
             self.bar.prefix(),
@@ -83,11 +83,11 @@ impl Pacer {
         Self { rate, started: Instant::now(), items: AtomicU64::new(0) }
     }
 
-    /// `items` were written: wait until the run is back under its rate.
-    pub async fn wrote(&self, items: u64) {
-        let total = self.items.fetch_add(items, Ordering::Relaxed) + items;
+    /// Wait until `items` more may be written: until the items reserved before them are due.
+    pub async fn reserve(&self, items: u64) {
+        let before = self.items.fetch_add(items, Ordering::Relaxed);
         if let Some(rate) = self.rate {
-            let due = Duration::from_secs_f64(total as f64 / f64::from(rate));
+            let due = Duration::from_secs_f64(before as f64 / f64::from(rate));
             tokio::time::sleep(due.saturating_sub(self.started.elapsed())).await;
         }
     }

@@ -40,8 +40,10 @@ pub enum Table {
 
 /// What to replay.
 pub enum Range {
-    /// The records created from `from` (the oldest record when `None`) to `to`, both to the
-    /// second (a stream record's creation time is rounded down to the second).
+    /// The records created from `from` (the oldest record when `None`) to `to`. A record's
+    /// creation time is rounded down (to the minute in DynamoDB Local), so the window starts
+    /// at `from` rounded down to the minute: a few records too many are replayed, harmlessly,
+    /// rather than one too few.
     Window { table: Table, from: Option<OffsetDateTime>, to: OffsetDateTime },
     /// One on-failure record's shard and sequence range.
     Failed(FailureRecord),
@@ -143,7 +145,7 @@ impl Admin {
                     .ok_or_else(|| AdminError::NoStream { table: name.to_owned() })?;
                 let bounds = Bounds {
                     start: Position::TrimHorizon,
-                    from: from.map(OffsetDateTime::unix_timestamp),
+                    from: from.map(|from| from.unix_timestamp().div_euclid(60) * 60),
                     to: Some(to.unix_timestamp()),
                     last: None,
                 };
@@ -255,6 +257,7 @@ mod tests {
     #[test]
     fn a_window_keeps_the_records_created_within_it_to_the_second() {
         let bounds = Bounds { start: Position::TrimHorizon, from: Some(100), to: Some(102), last: None };
+        // (The minute rounding of `from` is the caller's: these bounds are to the second.)
         let batch =
             vec![record("1", 99), record("2", 100), record("3", 102), record("4", 103), record("5", 101)];
         let (inside, past_end) = bounds.select(batch);

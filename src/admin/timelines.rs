@@ -99,8 +99,8 @@ impl Admin {
             .walk(selection, async |user: UserId| {
                 let Examined { truth, drift, .. } = self.examine(&user).await?;
                 if !dry_run {
+                    pacer.reserve((drift.missing.len() + drift.extra.len()) as u64).await;
                     self.repair(&user, &drift).await?;
-                    pacer.wrote((drift.missing.len() + drift.extra.len()) as u64).await;
                 }
                 let mut rebuilt = rebuilt.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 rebuilt.users += 1;

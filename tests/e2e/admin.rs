@@ -1,18 +1,30 @@
 //! `timeline-admin` as an operator types it: the built binary against the test's tables.
 
-use std::process::{Command, Output};
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use timeline_model::ports::TimelineStore;
 use timeline_model::{TimelineEntry, TweetId, UserId};
 
-use crate::helpers::{Redis, TestApp, spawn_app, spawn_app_on, store_settings};
+use timeline_store::dynamo::sdk_config;
+
+use crate::fanout::stream_event;
+use crate::helpers::{Redis, TestApp, flush_cache, on_both_redis, spawn_app, spawn_app_on, store_settings};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_timeline-admin");
 
 /// `timeline-admin ARGS` on the app's tables and Redis (the services' addresses come from
 /// `make test`).
 fn admin(app: &TestApp, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = admin_command(app, args);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn admin_command(app: &TestApp, args: &[&str]) -> Command {
     let store = store_settings(&app.prefix, app.redis);
     let mut command = Command::new(BINARY);
     command
@@ -20,11 +32,10 @@ fn admin(app: &TestApp, args: &[&str], vars: &[(&str, &str)]) -> Output {
         .env("TIMELINE_TABLE_PREFIX", &app.prefix)
         .env("TIMELINE_REDIS_URL", &store.redis_url)
         .env("TIMELINE_REDIS_CLUSTER", store.redis_cluster.to_string())
-        .env("RUST_LOG", "warn");
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    command.output().unwrap()
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 fn report(output: &Output) -> Value {
@@ -130,4 +141,206 @@ async fn verify_refuses_bad_usage_with_2_and_an_unreachable_store_with_3() {
     let down = admin(&app, &["verify", "--all"], &[("TIMELINE_DYNAMODB_ENDPOINT", "http://127.0.0.1:9")]);
     assert_eq!(down.status.code(), Some(3), "{down:?}");
     assert!(String::from_utf8_lossy(&down.stderr).starts_with("error: DynamoDB is unavailable"), "{down:?}");
+}
+
+/// The app's users' home timelines as REST serves them, by user.
+async fn timelines(app: &TestApp, users: &[String]) -> BTreeMap<String, Vec<String>> {
+    let mut read = BTreeMap::new();
+    for user in users {
+        read.insert(user.clone(), app.timeline(user).await);
+    }
+    read
+}
+
+/// Both stores of the users' timelines emptied: the durable rows deleted, the cached copies dropped.
+async fn empty_timelines(app: &TestApp, users: &[String]) {
+    let dynamo = &app.service.state.dynamo;
+    for user in users {
+        let id = UserId::parse(user).unwrap();
+        let rows = dynamo.newest(&id, None, 1000).await.unwrap();
+        TimelineStore::remove(dynamo, &rows).await.unwrap();
+    }
+    flush_cache(app).await;
+}
+
+fn assert_success(output: &Output) {
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
+
+/// Users, follows (one undone), posts (one deleted), all fanned out; returns the users.
+async fn some_activity(app: &TestApp) -> Vec<String> {
+    let (ann, bob, cat, dan) =
+        (app.user("ann").await, app.user("bob").await, app.user("cat").await, app.user("dan").await);
+    let mut ann_posts = Vec::new();
+    for n in 0..3 {
+        ann_posts.push(app.post(&ann, &format!("ann {n}")).await);
+    }
+    app.follow(&bob, &ann).await;
+    app.follow(&cat, &ann).await;
+    app.follow(&cat, &bob).await;
+    app.follow(&dan, &bob).await;
+    app.unfollow(&dan, &bob).await;
+    app.post(&bob, "bob's").await;
+    app.post(&ann, "ann, later").await;
+    app.delete_tweet(&ann, &ann_posts[1]).await;
+    app.wait_for_timeline(&cat, |ids| ids.len() == 4).await;
+    app.wait_for_timeline(&bob, |ids| ids.len() == 4).await;
+    vec![ann, bob, cat, dan]
+}
+
+on_both_redis! {
+    replaying_the_follows_then_the_tweets_stream_restores_every_timeline_and_twice_equals_once => replay_restores_timelines;
+}
+
+async fn replay_restores_timelines(app: TestApp) {
+    let users = some_activity(&app).await;
+    let before = timelines(&app, &users).await;
+    assert_success(&admin(&app, &["verify", "--all"], &[]));
+
+    empty_timelines(&app, &users).await;
+    assert_eq!(admin(&app, &["verify", "--all"], &[]).status.code(), Some(1), "emptied: drift");
+    for table in ["follows", "tweets"] {
+        let replayed = admin(&app, &["replay", "--table", table, "--from", "trim-horizon"], &[]);
+        assert_success(&replayed);
+        assert!(String::from_utf8_lossy(&replayed.stdout).contains("records replayed from"), "{replayed:?}");
+    }
+    assert_success(&admin(&app, &["verify", "--all"], &[]));
+    assert_eq!(timelines(&app, &users).await, before, "REST reads show the timelines as they were");
+
+    let again = admin(&app, &["replay", "--table", "tweets", "--from", "trim-horizon"], &[]);
+    assert_success(&again);
+    assert_success(&admin(&app, &["verify", "--all"], &[]));
+    assert_eq!(timelines(&app, &users).await, before, "a second replay changes nothing");
+}
+
+#[tokio::test]
+async fn a_replay_covers_the_records_created_between_from_and_to() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    let posted = app.post(&ann, "now").await;
+    app.wait_for_timeline(&bob, |ids| ids.len() == 1).await;
+    let at = |offset: time::Duration| {
+        (time::OffsetDateTime::now_utc() + offset)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let (hour_ago, in_an_hour) = (at(-time::Duration::HOUR), at(time::Duration::HOUR));
+    empty_timelines(&app, std::slice::from_ref(&bob)).await;
+
+    for window in
+        [["--from", in_an_hour.as_str(), "", ""], ["--from", "trim-horizon", "--to", hour_ago.as_str()]]
+    {
+        let mut args = vec!["replay", "--table", "tweets"];
+        args.extend(window.into_iter().filter(|arg| !arg.is_empty()));
+        let replayed = admin(&app, &args, &[]);
+        assert_success(&replayed);
+        assert!(String::from_utf8_lossy(&replayed.stdout).starts_with("0 records replayed"), "{replayed:?}");
+    }
+    assert!(app.timeline(&bob).await.is_empty(), "nothing replayed outside the window");
+    assert_success(&admin(&app, &["replay", "--table", "tweets", "--from", &hour_ago], &[]));
+    assert_eq!(app.timeline(&bob).await, [posted]);
+    let bad = admin(&app, &["replay", "--table", "tweets", "--from", "yesterday"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+#[tokio::test]
+async fn a_replay_of_a_failure_record_applies_just_its_range() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    let mut posted = Vec::new();
+    for n in 0..4 {
+        posted.push(app.post(&ann, &format!("tweet {n}")).await);
+    }
+    app.wait_for_timeline(&bob, |ids| ids.len() == 4).await;
+    let tweets_table = app.service.state.dynamo.tables().tweets.clone();
+    let event = stream_event(&app, &tweets_table).await;
+    let sequence_of = |tweet: &str| {
+        let records = event["Records"].as_array().unwrap();
+        let record = records.iter().find(|r| r["dynamodb"]["Keys"]["tweet_id"]["S"] == tweet).unwrap();
+        (record["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned(), record["eventSourceARN"].clone())
+    };
+    let ((start, stream_arn), (end, _)) = (sequence_of(&posted[1]), sequence_of(&posted[2]));
+    let shard = app.service.state.dynamo.stream_arn(&tweets_table).await.unwrap().unwrap();
+    let shard_id = first_shard(&app, &shard).await;
+    // The shape Lambda sends to an on-failure destination (docs/deploy.md).
+    let failure = json!({
+        "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3 },
+        "version": "1.0",
+        "timestamp": "2026-12-02T10:00:00.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id, "startSequenceNumber": start, "endSequenceNumber": end,
+            "batchSize": 2, "streamArn": stream_arn,
+        }
+    });
+    let path = std::env::temp_dir().join(format!("{}failure.json", app.prefix));
+    std::fs::write(&path, failure.to_string()).unwrap();
+
+    empty_timelines(&app, &[bob.clone()]).await;
+    let replayed = admin(&app, &["replay", "--failure-record", path.to_str().unwrap()], &[]);
+    assert_success(&replayed);
+    assert_eq!(String::from_utf8_lossy(&replayed.stdout), "2 records replayed from 1 shards\n");
+    assert_eq!(app.timeline(&bob).await, [posted[2].clone(), posted[1].clone()], "just the range");
+
+    std::fs::write(&path, "{\"not\": \"a failure record\"}").unwrap();
+    let bad = admin(&app, &["replay", "--failure-record", path.to_str().unwrap()], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a Lambda on-failure record"), "{bad:?}");
+    std::fs::remove_file(path).unwrap();
+}
+
+/// The one shard of a fresh table's stream (DynamoDB Local makes one).
+async fn first_shard(app: &TestApp, stream_arn: &str) -> String {
+    let streams =
+        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_settings(&app.prefix, app.redis)).await);
+    let stream =
+        streams.describe_stream().stream_arn(stream_arn).send().await.unwrap().stream_description.unwrap();
+    stream.shards.unwrap().remove(0).shard_id.unwrap()
+}
+
+#[tokio::test]
+async fn rebuild_all_stopped_midway_resumes_from_its_checkpoint_and_ends_with_no_drift() {
+    let app = spawn_app().await;
+    let author = app.user("ann").await;
+    for n in 0..5 {
+        app.post(&author, &format!("tweet {n}")).await;
+    }
+    let mut readers = Vec::new();
+    for n in 0..20 {
+        let reader = app.user(&format!("r{n}")).await;
+        app.follow(&reader, &author).await;
+        readers.push(reader);
+    }
+    for reader in &readers {
+        app.wait_for_timeline(reader, |ids| ids.len() == 5).await;
+    }
+    empty_timelines(&app, &readers).await;
+    let checkpoint = std::env::temp_dir().join(format!("{}rebuild", app.prefix)).join("checkpoint.json");
+    let checkpoint_arg = checkpoint.to_str().unwrap();
+    // 100 entries to write at 10 a second: about 10 s, stopped twice on the way.
+    let args = ["rebuild", "--all", "--segments", "20", "--rate", "10", "--checkpoint", checkpoint_arg];
+
+    let mut killed = admin_command(&app, &args).spawn().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(checkpoint.exists(), "pages done before the kill are checkpointed");
+
+    let interrupted = admin_command(&app, &args).spawn().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let sigint = Command::new("kill").args(["-INT", &interrupted.id().to_string()]).status().unwrap();
+    assert!(sigint.success());
+    let interrupted = interrupted.wait_with_output().unwrap();
+    assert_eq!(interrupted.status.code(), Some(130), "Ctrl-C: {interrupted:?}");
+    assert!(checkpoint.exists(), "the checkpoint stays for the next run");
+
+    let finished = admin(&app, &args, &[]);
+    assert_success(&finished);
+    let users: usize = String::from_utf8_lossy(&finished.stdout).split(' ').next().unwrap().parse().unwrap();
+    assert!(users < 21, "the last run resumed: it rebuilt {users} of the 21 users");
+    assert!(!checkpoint.exists(), "a finished walk removes its checkpoint");
+    assert_success(&admin(&app, &["verify", "--all"], &[]));
+    assert_eq!(app.timeline(&readers[0]).await.len(), 5);
+    std::fs::remove_dir_all(checkpoint.parent().unwrap()).unwrap();
 }

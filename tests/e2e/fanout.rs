@@ -19,7 +19,7 @@ on_both_redis! {
 }
 
 /// Every record of a table's stream so far, in the Lambda event shape.
-async fn stream_event(app: &TestApp, table: &str) -> Value {
+pub async fn stream_event(app: &TestApp, table: &str) -> Value {
     let arn = app.service.state.dynamo.stream_arn(table).await.unwrap().unwrap();
     let streams =
         aws_sdk_dynamodbstreams::Client::new(&sdk_config(&store_settings(&app.prefix, app.redis)).await);
