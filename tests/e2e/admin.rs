@@ -277,7 +277,7 @@ async fn a_replay_of_a_failure_record_applies_just_its_range() {
     let path = std::env::temp_dir().join(format!("{}failure.json", app.prefix));
     std::fs::write(&path, failure.to_string()).unwrap();
 
-    empty_timelines(&app, &[bob.clone()]).await;
+    empty_timelines(&app, std::slice::from_ref(&bob)).await;
     let replayed = admin(&app, &["replay", "--failure-record", path.to_str().unwrap()], &[]);
     assert_success(&replayed);
     assert_eq!(String::from_utf8_lossy(&replayed.stdout), "2 records replayed from 1 shards\n");
