@@ -10,8 +10,9 @@
 #      fan-out figures), then starts the server with the posting limit off;
 #   4. runs the k6 scenarios (loadtest/k6/*.js), each writing $RESULTS_DIR/$RUN-<scenario>.json
 #      (degraded with the suite's Redis stopped, which is started again after it);
-#   5. writes $RUN-machine.txt and $RUN-summary.md beside them and the plots into $PLOTS_DIR;
-#   6. stops what it started, whatever happened.
+#   5. times timeline-admin over every user (verify, rebuild, replay of the tweets stream);
+#   6. writes $RUN-machine.txt and $RUN-summary.md beside them and the plots into $PLOTS_DIR;
+#   7. stops what it started, whatever happened.
 # It exits non-zero when a scenario missed a threshold (an SLO) or failed, after writing
 # everything. `--ci` is the CI-sized run `make test` uses: a small graph, seconds per scenario,
 # results in a temporary folder, `timeline-results check` instead of figures worth reading, and
@@ -126,9 +127,9 @@ check_ports() {
 }
 
 build() {
-  log "building timeline-local, timeline-seed, timeline-bench and timeline-results (profile $PROFILE)"
+  log "building timeline-local, timeline-seed, timeline-bench, timeline-results and timeline-admin (profile $PROFILE)"
   cargo build -q --profile "$PROFILE" --bin timeline-local --bin timeline-seed --bin timeline-bench \
-    --bin timeline-results
+    --bin timeline-results --bin timeline-admin
 }
 
 # The yardsticks of the fan-out figures, on the same fresh store: BatchWriteItem's raw rate and
@@ -214,6 +215,24 @@ run_scenarios() {
   BROKEN="${broken[*]}"
 }
 
+# The operator tool over the whole graph, after the scenarios (so the tweets stream holds their
+# posts): verify, rebuild and verify again of every user, and a replay of the tweets stream, each
+# summary line (users or records, seconds, rate) kept in $RUN-admin.txt. A rebuild or a verify
+# that finds drift after the scenarios is a failure of the fan-out, not of the tool: reported.
+measure_admin() {
+  local admin="$TARGET_DIR/timeline-admin" out="$RESULTS_DIR/$RUN-admin.txt" step rc
+  log "timeline-admin over every user (log $out)"
+  : >"$out"
+  for step in "verify --all --segments 4" "rebuild --all --segments 4" "verify --all --segments 4" \
+    "replay --table tweets --from trim-horizon"; do
+    rc=0
+    # shellcheck disable=SC2086 # the step is words
+    RUST_LOG=warn "$admin" $step >"$WORK_DIR/admin-stdout.txt" 2>"$WORK_DIR/admin-stderr.txt" || rc=$?
+    { echo "\$ timeline-admin $step  (exit $rc)"; tail -n 3 "$WORK_DIR/admin-stdout.txt"; tail -n 1 "$WORK_DIR/admin-stderr.txt"; } >>"$out"
+    ((rc <= 1)) || BROKEN="$BROKEN timeline-admin $step (exit $rc)"
+  done
+}
+
 # What the figures were measured on, for the summary.
 describe_machine() {
   local ddb_jar
@@ -242,6 +261,8 @@ report() {
     grep -v '^{' "$RESULTS_DIR/$RUN-store.txt"
     printf '```\n\n## Yardstick: the fan-out handler working off a backlog (timeline-bench --backlog)\n\n```\n'
     grep -v '^{' "$RESULTS_DIR/$RUN-backlog.txt"
+    printf '```\n\n## The operator tool over every user, after the scenarios (timeline-admin)\n\n```\n'
+    cat "$RESULTS_DIR/$RUN-admin.txt"
     printf '```\n'
   } >"$RESULTS_DIR/$RUN-summary.md"
   mkdir -p "$PLOTS_DIR"
@@ -296,6 +317,7 @@ start_server
 MISSED_SLO=""
 BROKEN=""
 run_scenarios
+measure_admin
 report
 [[ -z $BROKEN ]] || die "scenarios that failed: $BROKEN (see the k6 output above)"
 if ((CI_SIZED)); then check_bad_input; fi
