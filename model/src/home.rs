@@ -59,6 +59,13 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
         }
     }
 
+    /// Fill the owner's cached timeline from the durable one unless it is cached, through the
+    /// same single-flight rebuild as a miss; returns how many entries it holds.
+    /// (`timeline-admin warm`, which drops a stale copy first.)
+    pub async fn fill(&self, owner: &UserId) -> StoreResult<usize> {
+        Ok(self.refill(owner, None, TIMELINE_CAP).await?.ids.len())
+    }
+
     /// Up to `want` IDs older than `before`, newest first: the precomputed timeline with the
     /// merged authors' tweets merged in.
     async fn ids(&self, owner: &UserId, before: Option<TweetId>, want: usize) -> StoreResult<Vec<TweetId>> {

@@ -24,19 +24,25 @@ impl RateLimit {
         }
         let (max, window) = raw.trim().split_once('/').ok_or_else(invalid)?;
         let max: u32 = max.parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
-        let unit_at = window.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
-        let (count, unit) = window.split_at(unit_at);
-        let count: u64 = if count.is_empty() { 1 } else { count.parse().map_err(|_| invalid())? };
-        let unit_secs = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => return Err(invalid()),
-        };
-        let secs = count.checked_mul(unit_secs).filter(|s| *s > 0).ok_or_else(invalid)?;
-        Ok(Some(Self { max, window: Duration::from_secs(secs) }))
+        let window = parse_span(window).ok_or_else(invalid)?;
+        Ok(Some(Self { max, window }))
     }
+}
+
+/// A span of time as `<count><s|m|h|d>` (`90s`, `3h`, `7d`; a missing count is 1); `None` when
+/// it is not one, or is zero.
+pub fn parse_span(raw: &str) -> Option<Duration> {
+    let unit_at = raw.find(|c: char| !c.is_ascii_digit())?;
+    let (count, unit) = raw.split_at(unit_at);
+    let count: u64 = if count.is_empty() { 1 } else { count.parse().ok()? };
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    count.checked_mul(unit_secs).filter(|s| *s > 0).map(Duration::from_secs)
 }
 
 /// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters.
@@ -66,6 +72,8 @@ mod tests {
         assert_eq!(RateLimit::parse("off").unwrap(), None);
         assert_eq!(RateLimit::parse("5/m").unwrap().unwrap().window, Duration::from_secs(60));
         assert_eq!(RateLimit::parse("2/90s").unwrap().unwrap().max, 2);
+        assert_eq!(parse_span("7d"), Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_span("h"), Some(Duration::from_secs(3600)));
         for bad in ["", "300", "0/1h", "x/1h", "3/1w", "3/0h", "3/h1", "-1/1h"] {
             assert!(RateLimit::parse(bad).is_err(), "{bad}");
         }

@@ -7,12 +7,14 @@
 //!   from a [`walk::WalkCheckpoint`].
 //! - [`timelines`]: `verify` and `rebuild`, each user's timelines against the truth.
 //! - [`replay`]: a table's stream, or one failure record's range, through the fan-out handler.
+//! - [`warm`]: cached timelines refilled from the durable ones.
 //! - [`progress`]: a bar on a terminal, plain lines elsewhere, and the pacing of `--rate`.
 
 pub mod progress;
 pub mod replay;
 pub mod timelines;
 pub mod walk;
+pub mod warm;
 
 use std::path::PathBuf;
 

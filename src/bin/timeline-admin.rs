@@ -19,6 +19,7 @@ use timeline_service::admin::progress::{Pacer, Progress};
 use timeline_service::admin::replay::{FailureRecord, Range, Table};
 use timeline_service::admin::timelines::Report;
 use timeline_service::admin::walk::{Selection, Walked};
+use timeline_service::admin::warm;
 use timeline_service::admin::{Admin, AdminResult, DRIFT, INTERRUPTED, USAGE};
 use timeline_service::error_chain;
 use timeline_store::{Environment, Runner, StoreSettings};
@@ -95,6 +96,16 @@ enum Command {
         /// The JSON Lambda sent to the on-failure destination: exactly its range is replayed.
         #[arg(long, value_name = "FILE", conflicts_with = "table")]
         failure_record: Option<PathBuf>,
+    },
+    /// Refill users' cached timelines from the durable ones (after a failover brought an empty
+    /// or stale cache).
+    Warm {
+        /// The users, one ID per line (`-`: stdin).
+        #[arg(long = "users", value_name = "FILE")]
+        users_file: PathBuf,
+        /// At most this many entries cached per second.
+        #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
+        rate: Option<u32>,
     },
 }
 
@@ -206,6 +217,15 @@ async fn run(command: Command, settings: &StoreSettings, stop: CancellationToken
             let (replayed, walked) = admin.replay(range, &progress).await?;
             progress.finish(&format!("{} shards", replayed.shards));
             println!("{} records replayed from {} shards", replayed.records, replayed.shards);
+            Ok(exit_code(walked, ExitCode::SUCCESS))
+        }
+        Command::Warm { users_file, rate } => {
+            let selection = Selection::Named(warm::users_file(&users_file)?);
+            let admin = Admin::connect(settings, stop).await?;
+            let progress = Progress::new("warm", "users", admin.estimate(&selection).await);
+            let (warmed, walked) = admin.warm(selection, &Pacer::new(rate), &progress).await?;
+            progress.finish(&format!("{} entries cached", warmed.entries));
+            println!("{} users warmed, {} entries cached", warmed.users, warmed.entries);
             Ok(exit_code(walked, ExitCode::SUCCESS))
         }
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use timeline_model::ports::TimelineStore;
+use timeline_model::ports::{TimelineCache, TimelineStore};
 use timeline_model::{TimelineEntry, TweetId, UserId};
 
 use timeline_store::dynamo::sdk_config;
@@ -180,11 +180,18 @@ async fn some_activity(app: &TestApp) -> Vec<String> {
     app.follow(&cat, &bob).await;
     app.follow(&dan, &bob).await;
     app.unfollow(&dan, &bob).await;
-    app.post(&bob, "bob's").await;
-    app.post(&ann, "ann, later").await;
+    let bobs = app.post(&bob, "bob's").await;
+    let later = app.post(&ann, "ann, later").await;
     app.delete_tweet(&ann, &ann_posts[1]).await;
-    app.wait_for_timeline(&cat, |ids| ids.len() == 4).await;
-    app.wait_for_timeline(&bob, |ids| ids.len() == 4).await;
+    // Everything fanned out, the delete too: each timeline exactly as it ends.
+    let anns = vec![later.clone(), ann_posts[2].clone(), ann_posts[0].clone()];
+    let mut followed = anns.clone();
+    followed.insert(1, bobs);
+    followed.sort_by(|a, b| b.cmp(a));
+    app.wait_for_timeline(&ann, |ids| ids == anns.as_slice()).await;
+    app.wait_for_timeline(&bob, |ids| ids == followed.as_slice()).await;
+    app.wait_for_timeline(&cat, |ids| ids == followed.as_slice()).await;
+    app.wait_for_timeline(&dan, |ids| ids.is_empty()).await;
     vec![ann, bob, cat, dan]
 }
 
@@ -343,4 +350,34 @@ async fn rebuild_all_stopped_midway_resumes_from_its_checkpoint_and_ends_with_no
     assert_success(&admin(&app, &["verify", "--all"], &[]));
     assert_eq!(app.timeline(&readers[0]).await.len(), 5);
     std::fs::remove_dir_all(checkpoint.parent().unwrap()).unwrap();
+}
+
+on_both_redis! {
+    warm_refills_an_emptied_or_stale_cache_from_the_durable_timelines => warm_refills_caches;
+}
+
+async fn warm_refills_caches(app: TestApp) {
+    let users = some_activity(&app).await;
+    let before = timelines(&app, &users).await;
+    let cache = &app.service.state.cache;
+    let (bob, cat) = (UserId::parse(&users[1]).unwrap(), UserId::parse(&users[2]).unwrap());
+    // cat's cached copy loses an entry behind the durable timeline's back: stale.
+    let newest = app.service.state.dynamo.newest(&cat, None, 1).await.unwrap();
+    TimelineCache::remove(cache, &newest).await.unwrap();
+    assert_eq!(admin(&app, &["verify", "--all"], &[]).status.code(), Some(1), "the stale copy is drift");
+
+    let path = std::env::temp_dir().join(format!("{}warm-users.txt", app.prefix));
+    std::fs::write(&path, format!("# who to warm\n{}\n", users.join("\n"))).unwrap();
+    let warmed = admin(&app, &["warm", "--users", path.to_str().unwrap(), "--rate", "1000"], &[]);
+    assert_success(&warmed);
+    assert_eq!(String::from_utf8_lossy(&warmed.stdout), "4 users warmed, 11 entries cached\n");
+    assert_success(&admin(&app, &["verify", "--all"], &[]));
+
+    flush_cache(&app).await;
+    assert!(cache.page(&bob, None, 10).await.unwrap().is_none(), "flushed");
+    assert_success(&admin(&app, &["warm", "--users", path.to_str().unwrap()], &[]));
+    let cached = cache.page(&bob, None, 10).await.unwrap().expect("warmed before any read");
+    assert_eq!(cached.ids.len(), 4);
+    assert_eq!(timelines(&app, &users).await, before);
+    std::fs::remove_file(path).unwrap();
 }
