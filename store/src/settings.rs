@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use timeline_model::limits::RateLimit;
 
@@ -39,6 +40,7 @@ const POST_LIMIT: &str = "TIMELINE_POST_LIMIT";
 const CURSOR_SECRET: &str = "TIMELINE_CURSOR_SECRET";
 const CORS_ALLOW_ORIGIN: &str = "TIMELINE_CORS_ALLOW_ORIGIN";
 const BODY_CACHE_MB: &str = "TIMELINE_BODY_CACHE_MB";
+const CACHE_REVALIDATE: &str = "TIMELINE_CACHE_REVALIDATE_SECS";
 const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
 const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
 const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
@@ -73,6 +75,11 @@ pub const VARIABLES: &[Variable] = &[
         name: FANOUT_THRESHOLD,
         default: "`10000`",
         meaning: "authors with more followers are not fanned out; readers merge their tweets in",
+    },
+    Variable {
+        name: CACHE_REVALIDATE,
+        default: "`300`",
+        meaning: "a cached timeline is rebuilt from the durable one at most this long after its last rebuild (seconds; heals a cache restored stale; `0`: never)",
     },
     Variable {
         name: BODY_CACHE_MB,
@@ -212,12 +219,16 @@ pub struct StoreSettings {
     pub redis_cluster: bool,
     /// Authors with more followers are not fanned out; readers merge their tweets in.
     pub fanout_threshold: u64,
+    /// How long a cached timeline is trusted after its rebuild (`None`: until it idles out).
+    pub cache_revalidate: Option<Duration>,
 }
 
 impl StoreSettings {
     pub const DEFAULT_TABLE_PREFIX: &str = "dev-";
     pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
     pub const DEFAULT_FANOUT_THRESHOLD: u64 = 10_000;
+    /// Within the 5 minutes a failover's stale copy may live (docs/ARCHITECTURE.md, "Cache states").
+    pub const DEFAULT_CACHE_REVALIDATE: Duration = Duration::from_secs(300);
 
     pub fn from_env(env: &Environment, runner: Runner) -> Result<Self, SettingError> {
         let local_endpoint = || (runner == Runner::Local).then(|| DEFAULT_DYNAMODB_ENDPOINT.to_owned());
@@ -230,6 +241,16 @@ impl StoreSettings {
                 FANOUT_THRESHOLD,
                 || Self::DEFAULT_FANOUT_THRESHOLD,
                 |raw| raw.parse().map_err(|_| "a whole number of followers, e.g. 10000".to_owned()),
+            )?,
+            cache_revalidate: env.parse(
+                CACHE_REVALIDATE,
+                || Some(Self::DEFAULT_CACHE_REVALIDATE),
+                |raw| match raw.parse::<u64>() {
+                    Ok(0) => Ok(None),
+                    Ok(secs) if secs <= 7 * 86_400 => Ok(Some(Duration::from_secs(secs))),
+                    _ => Err("a whole number of seconds up to 604800 (7 days), e.g. 300, or 0 for never"
+                        .to_owned()),
+                },
             )?,
         })
     }
@@ -392,6 +413,14 @@ mod tests {
     const AWS_SECRET: (&str, &str) = (CURSOR_SECRET, "0123456789abcdef0123456789abcdef");
 
     #[test]
+    fn a_revalidation_of_0_seconds_is_never() {
+        let never = StoreSettings::from_env(&env(&[(CACHE_REVALIDATE, "0")]), Runner::Local).unwrap();
+        assert_eq!(never.cache_revalidate, None);
+        let minute = StoreSettings::from_env(&env(&[(CACHE_REVALIDATE, "60")]), Runner::Local).unwrap();
+        assert_eq!(minute.cache_revalidate, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
     fn defaults_are_the_local_ones() {
         let settings = LocalSettings::from_env(&Environment::default()).unwrap();
         let local = StoreSettings {
@@ -400,6 +429,7 @@ mod tests {
             redis_url: "redis://127.0.0.1:6379".to_owned(),
             redis_cluster: false,
             fanout_threshold: 10_000,
+            cache_revalidate: Some(Duration::from_secs(300)),
         };
         assert_eq!(settings.api.store, local);
         assert_eq!(settings.http_addr.to_string(), "127.0.0.1:3000");
@@ -436,6 +466,11 @@ mod tests {
                 "TIMELINE_FANOUT_THRESHOLD=\"ten\": expected a whole number of followers, e.g. 10000",
             ),
             (REDIS_CLUSTER, "yes", "TIMELINE_REDIS_CLUSTER=\"yes\": expected true or false"),
+            (
+                CACHE_REVALIDATE,
+                "5m",
+                "TIMELINE_CACHE_REVALIDATE_SECS=\"5m\": expected a whole number of seconds up to 604800 (7 days), e.g. 300, or 0 for never",
+            ),
             (
                 HTTP_ADDR,
                 "localhost",

@@ -74,6 +74,7 @@ pub fn store_settings(prefix: &str, redis: Redis) -> StoreSettings {
         redis_url,
         redis_cluster,
         fanout_threshold: StoreSettings::DEFAULT_FANOUT_THRESHOLD,
+        cache_revalidate: Some(StoreSettings::DEFAULT_CACHE_REVALIDATE),
     }
 }
 
@@ -108,6 +109,13 @@ pub async fn spawn_app_with(redis: Redis, post_limit: Option<RateLimit>, fanout_
     spawn_app_in(unique_prefix(), redis, post_limit, fanout_threshold).await
 }
 
+/// A service whose cached timelines are rebuilt `lifetime` after their last rebuild.
+pub async fn spawn_app_revalidating(redis: Redis, lifetime: std::time::Duration) -> TestApp {
+    let prefix = unique_prefix();
+    let store = StoreSettings { cache_revalidate: Some(lifetime), ..store_settings(&prefix, redis) };
+    spawn_app_from(prefix, redis, None, store).await
+}
+
 /// A service on the tables of `prefix`, which may exist already (a test that loads them first).
 pub async fn spawn_app_in(
     prefix: String,
@@ -115,13 +123,22 @@ pub async fn spawn_app_in(
     post_limit: Option<RateLimit>,
     fanout_threshold: u64,
 ) -> TestApp {
+    let store = StoreSettings { fanout_threshold, ..store_settings(&prefix, redis) };
+    spawn_app_from(prefix, redis, post_limit, store).await
+}
+
+async fn spawn_app_from(
+    prefix: String,
+    redis: Redis,
+    post_limit: Option<RateLimit>,
+    store: StoreSettings,
+) -> TestApp {
     // `RUST_LOG=debug cargo test` shows the service's logs beside a failing test.
     static LOGS: std::sync::Once = std::sync::Once::new();
     LOGS.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
         tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init();
     });
-    let store = StoreSettings { fanout_threshold, ..store_settings(&prefix, redis) };
     let checkpoint_dir = checkpoint_dir(&prefix);
     let settings = LocalSettings {
         api: ApiSettings { post_limit, ..api_settings(store.clone()) },

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
+use rand::Rng;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ToRedisArgs};
@@ -60,6 +61,8 @@ const CLUSTER_IN_FLIGHT: usize = 256;
 pub struct RedisCache {
     connection: Connection,
     prefix: String,
+    /// How long a rebuilt timeline is trusted (`StoreSettings::cache_revalidate`).
+    revalidate: Option<Duration>,
     breaker: Breaker,
     round_trips: Arc<AtomicU64>,
 }
@@ -71,6 +74,7 @@ impl RedisCache {
         Ok(Self {
             connection,
             prefix: settings.table_prefix.clone(),
+            revalidate: settings.cache_revalidate,
             breaker: Breaker::new(),
             round_trips: Arc::default(),
         })
@@ -99,6 +103,21 @@ impl RedisCache {
     }
 
     /// An owner's timeline keys, in the order the scripts take them.
+    /// Exists while a rebuilt timeline is fresh (`scripts::PAGE`).
+    fn fresh_key(&self, owner: &UserId) -> String {
+        format!("{}tlf:{{{owner}}}", self.prefix)
+    }
+
+    /// How long the timeline rebuilt now stays fresh, in milliseconds (0: for ever): a random
+    /// 80-100% of the lifetime, so timelines rebuilt together (after a flush) are not all
+    /// rebuilt again together.
+    fn fresh_for_millis(&self) -> u64 {
+        self.revalidate.map_or(0, |lifetime| {
+            let millis = u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX);
+            rand::rng().random_range(millis - millis / 5..=millis).max(1)
+        })
+    }
+
     fn timeline_keys(&self, owner: &UserId) -> [String; 4] {
         [self.state_key(owner), self.timeline_key(owner), self.removed_key(owner), self.merged_key(owner)]
     }
@@ -249,17 +268,20 @@ impl TimelineCache for RedisCache {
         before: Option<&TweetId>,
         count: usize,
     ) -> StoreResult<Option<CachedPage>> {
-        let [state, timeline, _, merged] = self.timeline_keys(owner);
+        let [state, timeline, removed, merged] = self.timeline_keys(owner);
         // One script on the owner's slot: the state, the page, the merged authors, and the idle
-        // time-outs refreshed when they run low.
+        // time-outs refreshed when they run low; a timeline past its freshness is rebuilt.
         let mut invocation = scripts::PAGE.key(&state);
         invocation
             .key(&timeline)
             .key(&merged)
+            .key(self.fresh_key(owner))
+            .key(&removed)
             .arg(lex_below(before))
             .arg(count)
             .arg(ttl_seconds())
-            .arg(ttl_seconds() - TTL_REFRESH_SLACK.as_secs());
+            .arg(ttl_seconds() - TTL_REFRESH_SLACK.as_secs())
+            .arg(u8::from(self.revalidate.is_some()));
         let mut pipeline = redis::pipe();
         pipeline.invoke_script(&invocation);
         let ((ready, members, authors),): ((u8, Vec<String>, Vec<String>),) =
@@ -288,7 +310,8 @@ impl TimelineCache for RedisCache {
         merged_authors: &[UserId],
     ) -> StoreResult<()> {
         let mut invocation = scripts::FINISH_FILL.key(&self.timeline_keys(owner)[..]);
-        invocation.arg(ttl_seconds()).arg(TIMELINE_CAP).arg(ids.len());
+        invocation.key(self.fresh_key(owner));
+        invocation.arg(ttl_seconds()).arg(TIMELINE_CAP).arg(ids.len()).arg(self.fresh_for_millis());
         for id in ids {
             invocation.arg(id.to_string());
         }

@@ -16,10 +16,22 @@ use redis::Script;
 /// IDs below ARGV[1] (a ZRANGE BYLEX bound), newest first, and the merged authors (KEYS[3]).
 /// The three idle time-outs are set back to ARGV[3] seconds only once they fell below ARGV[4]:
 /// an active reader's keys are rewritten about once a day, not on every read.
+///
+/// With ARGV[5] = 1, a ready timeline whose freshness marker (KEYS[4], set by FINISH_FILL) has
+/// expired is turned into a rebuild, as BEGIN_FILL starts one (KEYS[5] the removals; `filling`
+/// for ARGV[3] seconds), and answered as not ready: the caller's miss path rebuilds it from the
+/// durable timeline. This is what heals a cache restored from an old snapshot: the marker's
+/// expiry is an absolute time, restored with the snapshot, so every restored timeline is rebuilt
+/// within one lifetime of its last rebuild, with no operator.
 pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         if redis.call('GET', KEYS[1]) ~= 'ready' then return {0, {}, {}} end
+        if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 0 then
+            redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+            redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[3])
+            return {0, {}, {}}
+        end
         local ids = redis.call('ZRANGE', KEYS[2], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, ARGV[2])
         local merged = redis.call('SMEMBERS', KEYS[3])
         if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) then
@@ -73,9 +85,10 @@ pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Finish a rebuild: merge the ARGV[3] IDs ARGV[4..] and then the merged authors after them, all
+/// Finish a rebuild: merge the ARGV[3] IDs ARGV[5..] and then the merged authors after them, all
 /// read from the durable timeline, except those removed meanwhile; trim to ARGV[2], mark it
-/// ready and let the keys idle out after ARGV[1] seconds.
+/// ready and let the keys idle out after ARGV[1] seconds; the freshness marker KEYS[5] lives
+/// ARGV[4] milliseconds (none when 0: never revalidated).
 pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -84,8 +97,8 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
             if #members > 0 then redis.call('ZADD', KEYS[2], unpack(members)) end
             members = {}
         end
-        local last_id = 3 + tonumber(ARGV[3])
-        for i = 4, last_id do
+        local last_id = 4 + tonumber(ARGV[3])
+        for i = 5, last_id do
             if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 0 then
                 members[#members + 1] = 0
                 members[#members + 1] = ARGV[i]
@@ -103,6 +116,7 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
         redis.call('SET', KEYS[1], 'ready', 'EX', ARGV[1])
         redis.call('EXPIRE', KEYS[2], ARGV[1])
         redis.call('EXPIRE', KEYS[4], ARGV[1])
+        if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[5], 1, 'PX', ARGV[4]) end
         return 1
         ",
     )
