@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use timeline_model::ports::{
     CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
 };
-use timeline_model::{Follow, TimelineEntry, Tweet, TweetId, UserId};
+use timeline_model::{Follow, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
 /// The timed steps of a fan-out.
@@ -95,6 +95,10 @@ impl Follows for Probe<'_> {
 }
 
 impl TimelineStore for Probe<'_> {
+    async fn mark_seen(&self, owner: &UserId, at: Timestamp) -> StoreResult<()> {
+        self.dynamo.mark_seen(owner, at).await
+    }
+
     async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         self.timed(Phase::Durable, self.dynamo.insert(entries)).await
     }
@@ -147,7 +151,7 @@ impl TimelineCache for Probe<'_> {
         self.cache.begin_fill(owner).await
     }
 
-    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId], merged: &[UserId]) -> StoreResult<()> {
+    async fn finish_fill(&self, owner: &UserId, ids: &[TweetId], merged: &[UserId]) -> StoreResult<bool> {
         self.cache.finish_fill(owner, ids, merged).await
     }
 

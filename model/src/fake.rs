@@ -1,6 +1,7 @@
 //! In-memory ports for unit tests of the domain rules. They prove the rules, not the adapters:
 //! the end-to-end tests run the same flows on DynamoDB Local and Redis.
 
+use crate::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -83,6 +84,8 @@ pub struct Memory {
     pub held: Bodies,
     pub admitted: Mutex<u32>,
     pub fills: Mutex<u32>,
+    /// When each reader was last recorded as seen.
+    pub seen: Mutex<HashMap<UserId, Timestamp>>,
 }
 
 impl Memory {
@@ -214,6 +217,11 @@ impl Tweets for Memory {
 }
 
 impl TimelineStore for Memory {
+    async fn mark_seen(&self, owner: &UserId, at: Timestamp) -> StoreResult<()> {
+        self.seen.lock().unwrap().insert(owner.clone(), at);
+        Ok(())
+    }
+
     async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         let mut durable = self.durable.lock().unwrap();
         for e in entries {
@@ -290,7 +298,7 @@ impl TimelineCache for Memory {
         owner: &UserId,
         ids: &[TweetId],
         merged_authors: &[UserId],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.cached.lock().unwrap().entry(owner.clone()).or_default().extend(ids.iter().copied());
         self.cached_merged
             .lock()
@@ -298,7 +306,7 @@ impl TimelineCache for Memory {
             .entry(owner.clone())
             .or_default()
             .extend(merged_authors.iter().cloned());
-        Ok(())
+        Ok(true)
     }
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
         let mut cached = self.cached.lock().unwrap();

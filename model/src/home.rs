@@ -20,7 +20,7 @@ use crate::bodies::Bodies;
 use crate::ports::{CachedPage, StoreResult, TimelineCache, TimelineStore, Tweets};
 use crate::timeline::{Limit, Page, TIMELINE_CAP};
 use crate::tweet::{Tweet, TweetId};
-use crate::values::UserId;
+use crate::values::{Timestamp, UserId};
 
 /// Entries past the cap removed from the durable timeline per cache rebuild.
 const TRIM_STEP: usize = 200;
@@ -131,7 +131,12 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
             }
         }
         let all: Vec<TweetId> = home.entries.into_iter().map(|e| e.tweet_id).collect();
-        self.cache.finish_fill(owner, &all, &home.merged_authors).await?;
+        if self.cache.finish_fill(owner, &all, &home.merged_authors).await? {
+            // Once a day per reader; a read never fails for it.
+            if let Err(error) = self.store.mark_seen(owner, Timestamp::now()).await {
+                tracing::warn!(%error, "could not record the reader as seen");
+            }
+        }
         Ok(CachedPage { ids: older_than(all, before, want), merged_authors: home.merged_authors })
     }
 

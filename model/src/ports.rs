@@ -159,6 +159,9 @@ pub struct CachedPage {
 /// author) per followed author whose [`User::merged_at_read`] is set, kept by the follows consumer.
 pub trait TimelineStore: Send + Sync {
     fn insert(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Record that the owner read its timeline at `at` (about once a day per reader: what
+    /// `timeline-admin warm --active-since` selects by).
+    fn mark_seen(&self, owner: &UserId, at: Timestamp) -> impl Future<Output = StoreResult<()>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     /// The owner's newest entries older than `before`, newest first.
     fn newest(
@@ -197,13 +200,14 @@ pub trait TimelineCache: Send + Sync {
     /// Mark the owner's timeline as being rebuilt, so that fan-out writes from now on land in it.
     /// Called before reading the durable timeline: then no write can fall between the two.
     fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Store the owner's timeline read from durable storage and mark it complete.
+    /// Store the owner's timeline read from durable storage and mark it complete. `true` when
+    /// it is the owner's first rebuild in a day: the reader is then recorded as seen.
     fn finish_fill(
         &self,
         owner: &UserId,
         ids: &[TweetId],
         merged_authors: &[UserId],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
     /// Returns how many entries were written.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;

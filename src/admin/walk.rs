@@ -17,7 +17,7 @@ use std::sync::{Mutex, PoisonError};
 use futures::{StreamExt, stream};
 use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
-use timeline_model::UserId;
+use timeline_model::{Timestamp, UserId};
 use timeline_store::dynamo::Segment;
 
 use super::{Admin, AdminError, AdminResult};
@@ -31,9 +31,11 @@ pub enum Selection {
     Named(Vec<UserId>),
     /// This many users picked at random among every user.
     Sample(usize),
+    /// Every user, or every user seen since `seen_since`.
     Every {
         segments: u32,
         checkpoint: Option<PathBuf>,
+        seen_since: Option<Timestamp>,
     },
 }
 
@@ -129,10 +131,11 @@ impl Admin {
                 let sample = every.choose_multiple(&mut rand::rng(), n).cloned().collect();
                 self.visit_all(sample, &visit).await
             }
-            Selection::Every { segments, checkpoint } => {
+            Selection::Every { segments, checkpoint, seen_since } => {
                 let checkpoint = WalkCheckpoint::open(checkpoint, segments)?;
-                let walks = (0..segments)
-                    .map(|index| self.walk_segment(Segment { index, total: segments }, &checkpoint, &visit));
+                let walks = (0..segments).map(|index| {
+                    self.walk_segment(Segment { index, total: segments }, seen_since, &checkpoint, &visit)
+                });
                 let walked = futures::future::try_join_all(walks).await?;
                 if walked.contains(&Walked::Interrupted) {
                     return Ok(Walked::Interrupted);
@@ -149,6 +152,7 @@ impl Admin {
         match selection {
             Selection::Named(users) => Some(users.len() as u64),
             Selection::Sample(n) => Some(*n as u64),
+            Selection::Every { seen_since: Some(_), .. } => None,
             Selection::Every { .. } => {
                 self.dynamo.approximate_user_count().await.ok().filter(|&count| count > 0)
             }
@@ -159,7 +163,7 @@ impl Admin {
     async fn every_user(&self) -> AdminResult<Vec<UserId>> {
         let (mut every, mut after) = (Vec::new(), None);
         loop {
-            let page = self.dynamo.user_page(Segment { index: 0, total: 1 }, after.as_ref()).await?;
+            let page = self.dynamo.user_page(Segment { index: 0, total: 1 }, after.as_ref(), None).await?;
             every.extend(page.users);
             after = page.resume_after;
             if after.is_none() {
@@ -171,6 +175,7 @@ impl Admin {
     async fn walk_segment(
         &self,
         segment: Segment,
+        seen_since: Option<Timestamp>,
         checkpoint: &WalkCheckpoint,
         visit: &impl AsyncFn(UserId) -> AdminResult<()>,
     ) -> AdminResult<Walked> {
@@ -180,7 +185,7 @@ impl Admin {
                 SegmentPosition::Start => None,
                 SegmentPosition::After(user) => Some(user),
             };
-            let page = self.dynamo.user_page(segment, after.as_ref()).await?;
+            let page = self.dynamo.user_page(segment, after.as_ref(), seen_since).await?;
             if self.visit_all(page.users, visit).await? == Walked::Interrupted {
                 return Ok(Walked::Interrupted);
             }

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use rand::seq::IndexedRandom;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use timeline_model::UserId;
+use timeline_model::{Timestamp, UserId};
 use timeline_service::admin::progress::{Pacer, Progress};
 use timeline_service::admin::replay::{FailureRecord, Range, Table};
 use timeline_service::admin::timelines::Report;
@@ -101,8 +101,12 @@ enum Command {
     /// or stale cache).
     Warm {
         /// The users, one ID per line (`-`: stdin).
-        #[arg(long = "users", value_name = "FILE")]
-        users_file: PathBuf,
+        #[arg(long = "users", value_name = "FILE", required_unless_present = "active_since")]
+        users_file: Option<PathBuf>,
+        /// Every user who read their timeline within this span (`30m`, `12h`, `7d`), as the
+        /// read path records it, to the day.
+        #[arg(long, value_name = "DURATION", value_parser = parse_span, conflicts_with = "users_file")]
+        active_since: Option<std::time::Duration>,
         /// At most this many entries cached per second.
         #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
         rate: Option<u32>,
@@ -118,6 +122,11 @@ enum Start {
 fn parse_time(raw: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(raw, &Rfc3339)
         .map_err(|_| format!("expected an RFC 3339 time such as 2026-12-01T10:00:00Z, got {raw:?}"))
+}
+
+fn parse_span(raw: &str) -> Result<std::time::Duration, String> {
+    timeline_model::limits::parse_span(raw)
+        .ok_or_else(|| format!("expected a span such as 30m, 12h or 7d, got {raw:?}"))
 }
 
 fn parse_from(raw: &str) -> Result<Start, String> {
@@ -219,8 +228,16 @@ async fn run(command: Command, settings: &StoreSettings, stop: CancellationToken
             println!("{} records replayed from {} shards", replayed.records, replayed.shards);
             Ok(exit_code(walked, ExitCode::SUCCESS))
         }
-        Command::Warm { users_file, rate } => {
-            let selection = Selection::Named(warm::users_file(&users_file)?);
+        Command::Warm { users_file, active_since, rate } => {
+            let selection = match (users_file, active_since) {
+                (Some(path), _) => Selection::Named(warm::users_file(&path)?),
+                (None, span) => {
+                    let span = span.expect("clap requires --users or --active-since");
+                    let now = Timestamp::now().unix_millis();
+                    let since = Timestamp::from_unix_millis(now.saturating_sub(span.as_millis() as u64));
+                    Selection::Every { segments: 1, checkpoint: None, seen_since: Some(since) }
+                }
+            };
             let admin = Admin::connect(settings, stop).await?;
             let progress = Progress::new("warm", "users", admin.estimate(&selection).await);
             let (warmed, walked) = admin.warm(selection, &Pacer::new(rate), &progress).await?;
@@ -251,7 +268,7 @@ impl Users {
                 Selection::Named(named.choose_multiple(&mut rand::rng(), n).cloned().collect())
             }
             Some(n) => Selection::Sample(n),
-            None if self.all => Selection::Every { segments: self.segments, checkpoint },
+            None if self.all => Selection::Every { segments: self.segments, checkpoint, seen_since: None },
             None => Selection::Named(named),
         })
     }
@@ -328,6 +345,6 @@ mod tests {
         assert!(rebuild_selection(&["--user", "u-1", "--checkpoint", "c.json"]).is_err());
         assert!(rebuild_selection(&["--user", "u-1", "--segments", "4"]).is_err());
         let every = rebuild_selection(&["--all", "--segments", "4", "--checkpoint", "c.json"]);
-        assert!(matches!(every, Ok(Selection::Every { segments: 4, checkpoint: Some(_) })));
+        assert!(matches!(every, Ok(Selection::Every { segments: 4, checkpoint: Some(_), seen_since: None })));
     }
 }

@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use timeline_model::ports::{DurableHome, StoreResult, TimelineStore};
-use timeline_model::{Follow, TimelineEntry, TweetId, UserId};
+use timeline_model::{Follow, TimelineEntry, Timestamp, TweetId, UserId};
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::Dynamo;
 use super::batch::{Item, write_all};
-use super::errors::corrupt;
+use super::errors::{classify, corrupt, has_code};
 use super::requests::{from_item, from_items, query_counting, query_up_to, to_item};
 
 /// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
@@ -83,6 +83,25 @@ impl Dynamo {
 }
 
 impl TimelineStore for Dynamo {
+    /// On the reader's profile (`seen_at`, Unix milliseconds), which a Scan of the small users
+    /// table can filter by; a reader without a profile gets none.
+    async fn mark_seen(&self, owner: &UserId, at: Timestamp) -> StoreResult<()> {
+        let stamped = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(super::users::user_key(owner)))
+            .update_expression("SET seen_at = :at")
+            .condition_expression("attribute_exists(user_id)")
+            .expression_attribute_values(":at", AttributeValue::N(at.unix_millis().to_string()))
+            .send()
+            .await;
+        match stamped {
+            Err(error) if has_code(&error, "ConditionalCheckFailedException") => Ok(()),
+            other => other.map(drop).map_err(classify),
+        }
+    }
+
     async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         let requests = entries
             .iter()

@@ -3,8 +3,8 @@
 //! every user (`timeline-admin ... --all`), never for a request.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use timeline_model::UserId;
 use timeline_model::ports::StoreResult;
+use timeline_model::{Timestamp, UserId};
 
 use super::Dynamo;
 use super::errors::{classify, corrupt};
@@ -25,11 +25,21 @@ pub struct UserPage {
 }
 
 impl Dynamo {
-    /// The page of `segment` after `after` (from its start when `None`).
-    pub async fn user_page(&self, segment: Segment, after: Option<&UserId>) -> StoreResult<UserPage> {
-        let page = self
-            .client
-            .scan()
+    /// The page of `segment` after `after` (from its start when `None`); with `seen_since`,
+    /// only the users recorded as seen since then (`TimelineStore::mark_seen`).
+    pub async fn user_page(
+        &self,
+        segment: Segment,
+        after: Option<&UserId>,
+        seen_since: Option<Timestamp>,
+    ) -> StoreResult<UserPage> {
+        let mut scan = self.client.scan();
+        if let Some(since) = seen_since {
+            scan = scan
+                .filter_expression("seen_at >= :since")
+                .expression_attribute_values(":since", AttributeValue::N(since.unix_millis().to_string()));
+        }
+        let page = scan
             .table_name(&self.tables.users)
             .projection_expression("user_id")
             .segment(segment.index as i32)

@@ -308,9 +308,9 @@ impl TimelineCache for RedisCache {
         owner: &UserId,
         ids: &[TweetId],
         merged_authors: &[UserId],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut invocation = scripts::FINISH_FILL.key(&self.timeline_keys(owner)[..]);
-        invocation.key(self.fresh_key(owner));
+        invocation.key(self.fresh_key(owner)).key(format!("{}seen:{{{owner}}}", self.prefix));
         invocation.arg(ttl_seconds()).arg(TIMELINE_CAP).arg(ids.len()).arg(self.fresh_for_millis());
         for id in ids {
             invocation.arg(id.to_string());
@@ -319,8 +319,9 @@ impl TimelineCache for RedisCache {
             invocation.arg(author.as_str());
         }
         let mut pipeline = redis::pipe();
-        pipeline.invoke_script(&invocation).ignore();
-        self.run(&pipeline, &[&scripts::FINISH_FILL]).await
+        pipeline.invoke_script(&invocation);
+        let (first_today,): (bool,) = self.run(&pipeline, &[&scripts::FINISH_FILL]).await?;
+        Ok(first_today)
     }
 
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {

@@ -88,7 +88,8 @@ pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
 /// Finish a rebuild: merge the ARGV[3] IDs ARGV[5..] and then the merged authors after them, all
 /// read from the durable timeline, except those removed meanwhile; trim to ARGV[2], mark it
 /// ready and let the keys idle out after ARGV[1] seconds; the freshness marker KEYS[5] lives
-/// ARGV[4] milliseconds (none when 0: never revalidated).
+/// ARGV[4] milliseconds (none when 0: never revalidated). Returns 1 when KEYS[6], the owner's
+/// once-a-day "seen" gate, was not set (the caller then records the reader as seen), else 0.
 pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -117,7 +118,8 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
         redis.call('EXPIRE', KEYS[2], ARGV[1])
         redis.call('EXPIRE', KEYS[4], ARGV[1])
         if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[5], 1, 'PX', ARGV[4]) end
-        return 1
+        if redis.call('SET', KEYS[6], 1, 'NX', 'EX', 86400) then return 1 end
+        return 0
         ",
     )
 });
