@@ -254,9 +254,12 @@ async fn a_replay_covers_the_records_created_between_from_and_to() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
 
-#[tokio::test]
-async fn a_replay_of_a_failure_record_applies_just_its_range() {
-    let app = spawn_app().await;
+on_both_redis! {
+    a_replay_of_a_failure_record_applies_just_its_range => failure_record_replayed;
+    rebuild_all_stopped_midway_resumes_from_its_checkpoint_and_ends_with_no_drift => rebuild_resumed;
+}
+
+async fn failure_record_replayed(app: TestApp) {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     app.follow(&bob, &ann).await;
     let mut posted = Vec::new();
@@ -309,9 +312,7 @@ async fn first_shard(app: &TestApp, stream_arn: &str) -> String {
     stream.shards.unwrap().remove(0).shard_id.unwrap()
 }
 
-#[tokio::test]
-async fn rebuild_all_stopped_midway_resumes_from_its_checkpoint_and_ends_with_no_drift() {
-    let app = spawn_app().await;
+async fn rebuild_resumed(app: TestApp) {
     let author = app.user("ann").await;
     for n in 0..5 {
         app.post(&author, &format!("tweet {n}")).await;
