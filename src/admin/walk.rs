@@ -13,18 +13,26 @@
 use std::future::ready;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
 use timeline_model::{Timestamp, UserId};
 use timeline_store::dynamo::Segment;
+use timeline_store::retry::Backoff;
 
 use super::{Admin, AdminError, AdminResult};
 use crate::poller::checkpoint::CheckpointFile;
 
 /// Users visited at once in each segment (each visit is a dozen queries, most of them small).
 const USERS_IN_FLIGHT: usize = 16;
+
+/// A user whose visit hit a transient error (a time-out, a throttle, the cache's breaker open
+/// for its 2 s) is visited again, for about 10 s in all, before the run stops: one slow call
+/// must not end a walk of hours. Every visit is idempotent, so a retry is safe.
+const VISIT_RETRIES: Backoff =
+    Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(3), max_attempts: 6 };
 
 /// Which users a run visits.
 pub enum Selection {
@@ -200,12 +208,26 @@ impl Admin {
     ) -> AdminResult<Walked> {
         let mut visits = stream::iter(users)
             .take_while(|_| ready(!self.stop.is_cancelled()))
-            .map(|user| visit(user))
+            .map(|user| visit_retrying(visit, user))
             .buffer_unordered(USERS_IN_FLIGHT);
         while let Some(visited) = visits.next().await {
             visited?;
         }
         Ok(if self.stop.is_cancelled() { Walked::Interrupted } else { Walked::Complete })
+    }
+}
+
+async fn visit_retrying(visit: &impl AsyncFn(UserId) -> AdminResult<()>, user: UserId) -> AdminResult<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match visit(user.clone()).await {
+            Err(AdminError::Store(error)) if error.is_transient() && attempt < VISIT_RETRIES.max_attempts => {
+                tracing::warn!(%user, %error, attempt, "visiting the user failed; trying again");
+                VISIT_RETRIES.wait(attempt).await;
+            }
+            visited => return visited,
+        }
     }
 }
 
@@ -234,6 +256,30 @@ mod tests {
         resumed.remove();
         assert!(!path.exists());
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_visited_again_and_a_permanent_one_is_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use timeline_model::ports::{Backend, StoreError};
+        let calls = AtomicU32::new(0);
+        let flaky = async |_: UserId| match calls.fetch_add(1, Ordering::Relaxed) {
+            0 | 1 => Err(AdminError::Store(StoreError::Unavailable {
+                backend: Backend::Redis,
+                source: "timed out".into(),
+            })),
+            _ => Ok(()),
+        };
+        visit_retrying(&flaky, UserId::parse("u-1").unwrap()).await.unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+
+        let corrupt_calls = AtomicU32::new(0);
+        let corrupt = async |_: UserId| {
+            corrupt_calls.fetch_add(1, Ordering::Relaxed);
+            Err(AdminError::Store(StoreError::Corrupt { what: "timeline", source: "bad item".into() }))
+        };
+        assert!(visit_retrying(&corrupt, UserId::parse("u-1").unwrap()).await.is_err());
+        assert_eq!(corrupt_calls.load(Ordering::Relaxed), 1, "a permanent error is not retried");
     }
 
     #[test]
