@@ -227,8 +227,10 @@ async fn replay_restores_timelines(app: TestApp) {
 async fn a_replay_covers_the_records_created_between_from_and_to() {
     let app = spawn_app().await;
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
-    app.follow(&bob, &ann).await;
     let posted = app.post(&ann, "now").await;
+    // The post reaches bob only through the follow's backfill: once seen, the follow is
+    // applied and cannot land after the timelines are emptied (the streams run apart).
+    app.follow(&bob, &ann).await;
     app.wait_for_timeline(&bob, |ids| ids.len() == 1).await;
     let at = |offset: time::Duration| {
         (time::OffsetDateTime::now_utc() + offset)
@@ -261,11 +263,13 @@ on_both_redis! {
 
 async fn failure_record_replayed(app: TestApp) {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
-    app.follow(&bob, &ann).await;
     let mut posted = Vec::new();
     for n in 0..4 {
         posted.push(app.post(&ann, &format!("tweet {n}")).await);
     }
+    // Followed after the posts: the backfill brings them, so the follow is applied before the
+    // timelines are emptied.
+    app.follow(&bob, &ann).await;
     app.wait_for_timeline(&bob, |ids| ids.len() == 4).await;
     let tweets_table = app.service.state.dynamo.tables().tweets.clone();
     let event = stream_event(&app, &tweets_table).await;
