@@ -58,6 +58,10 @@ pub struct Args {
     /// Ignore the checkpoint and write everything again.
     #[arg(long)]
     pub fresh: bool,
+    /// Only drop the timelines table and create it again empty, then exit: the state after a
+    /// restore without it, for measuring `timeline-admin rebuild --all` (the load suite does).
+    #[arg(long, conflicts_with = "fresh")]
+    pub empty_timelines: bool,
 }
 
 /// The most-followed regular author stops here unless told otherwise.

@@ -19,7 +19,7 @@ use std::time::Instant;
 use timeline_fanout::Engine;
 use timeline_model::ValidationError;
 use timeline_model::ports::StoreError;
-use timeline_store::{Dynamo, LocalSettings, RedisCache};
+use timeline_store::{Dynamo, LocalSettings, RedisCache, Streams};
 
 use checkpoint::Checkpoint;
 
@@ -42,6 +42,13 @@ pub type SeedResult<T> = Result<T, SeedError>;
 pub async fn run(args: &args::Args, settings: &LocalSettings) -> SeedResult<()> {
     let started = Instant::now();
     let store = &settings.api.store;
+    if args.empty_timelines {
+        let dynamo = Dynamo::connect(store).await;
+        dynamo.delete_timelines_table().await?;
+        dynamo.create_tables(Streams::On).await?;
+        eprintln!("timelines table emptied in {:.1} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let spec = args.graph_spec(store.fanout_threshold);
     let graph = graph::Graph::generate(&spec)?;
     eprintln!(

@@ -114,6 +114,12 @@ impl Dynamo {
     /// Delete every table of this prefix (tests and benchmarks clean up after themselves:
     /// DynamoDB Local slows down as tables pile up).
     pub async fn delete_tables(&self) -> StoreResult<()> {
-        tables::delete_all(&self.client, &self.tables).await
+        tables::delete(&self.client, &self.tables.all()).await
+    }
+
+    /// Delete the timelines table only: the state after a restore that left it out, which
+    /// `timeline-admin rebuild --all` recovers from (the load suite measures that rebuild).
+    pub async fn delete_timelines_table(&self) -> StoreResult<()> {
+        tables::delete(&self.client, &[&self.tables.timelines]).await
     }
 }

@@ -139,9 +139,9 @@ pub async fn enable_streams(client: &Client, names: &TableNames) -> StoreResult<
     Ok(enabled)
 }
 
-/// Delete every table of `names` that exists (tests and benchmarks clean up after themselves).
-pub async fn delete_all(client: &Client, names: &TableNames) -> StoreResult<()> {
-    let delete = |table: &str| {
+/// Delete each of `tables` that exists (tests and benchmarks clean up after themselves).
+pub async fn delete(client: &Client, tables: &[&str]) -> StoreResult<()> {
+    let delete_one = |table: &str| {
         let request = client.delete_table().table_name(table);
         async move {
             match request.send().await {
@@ -150,7 +150,7 @@ pub async fn delete_all(client: &Client, names: &TableNames) -> StoreResult<()> 
             }
         }
     };
-    try_join_all(names.all().into_iter().map(delete)).await?;
+    try_join_all(tables.iter().map(|table| delete_one(table))).await?;
     Ok(())
 }
 
