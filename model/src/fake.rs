@@ -131,9 +131,10 @@ impl Users for Memory {
         let users = self.users.lock().unwrap();
         Ok(ids.iter().filter_map(|id| users.get(id).cloned()).collect())
     }
-    async fn set_merged_at_read(&self, author: &UserId, merged: bool) -> StoreResult<()> {
+    async fn set_merged_since(&self, author: &UserId, since: Option<Timestamp>) -> StoreResult<()> {
         if let Some(user) = self.users.lock().unwrap().get_mut(author) {
-            user.merged_at_read = merged;
+            user.merged_at_read = since.is_some();
+            user.merged_since = since;
         }
         Ok(())
     }

@@ -49,6 +49,14 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The backend refused this request itself (DynamoDB's ValidationException: an item over
+    /// the size limit, an attribute it cannot take): the same request will fail again.
+    #[error("{backend} rejected the request")]
+    Rejected {
+        backend: Backend,
+        #[source]
+        source: BoxError,
+    },
     /// A stored item does not decode into the domain: retrying will not help.
     #[error("a stored {what} cannot be decoded")]
     Corrupt {
@@ -61,7 +69,7 @@ pub enum StoreError {
 impl StoreError {
     /// True when the same call may succeed later.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, StoreError::Corrupt { .. })
+        !matches!(self, StoreError::Corrupt { .. } | StoreError::Rejected { .. })
     }
 }
 
@@ -92,11 +100,12 @@ pub trait Users: Send + Sync {
     -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// The profiles that exist among `ids`, in the order of `ids`.
     fn get_many(&self, ids: &[UserId]) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
-    /// Record whether the author's tweets are merged in at read time ([`User::merged_at_read`]).
-    fn set_merged_at_read(
+    /// Record the author's mode: merged in at read time since `since`, or fanned out (`None`)
+    /// ([`User::merged_at_read`], [`User::merged_since`]).
+    fn set_merged_since(
         &self,
         author: &UserId,
-        merged: bool,
+        since: Option<Timestamp>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::tweet::TweetId;
 use crate::values::{DisplayName, Timestamp, UserId, Username};
 
 /// A profile, as stored and as served (`followers_count` and `following_count` are kept exact by
@@ -23,7 +24,17 @@ pub struct User {
     /// stored, never served.
     #[serde(default, skip_serializing)]
     pub merged_at_read: bool,
+    /// When the author last became merged at read time; `None` while it is fanned out (and for
+    /// authors merged before this was recorded). Stored, never served.
+    #[serde(default, skip_serializing)]
+    pub merged_since: Option<Timestamp>,
 }
+
+/// How long after an author becomes merged a new tweet of its may still have been fanned out:
+/// the fan-out reads the author's mode with an eventually consistent read, on a clock that may
+/// differ a little from the one that stamped the tweet. Generous on purpose: a tweet inside the
+/// window only costs its delete a fan-out of no-ops.
+const MODE_SETTLING_MS: u64 = 60_000;
 
 impl User {
     /// A new profile with no followers and following no one.
@@ -36,6 +47,18 @@ impl User {
             followers_count: 0,
             following_count: 0,
             merged_at_read: false,
+            merged_since: None,
+        }
+    }
+
+    /// Whether `tweet` of this author may sit in its followers' timelines, so that deleting it
+    /// must be fanned out. Not for a tweet posted well after the author became merged: those
+    /// only ever reached its own timeline and its recent list, and a celebrity's delete must not
+    /// cost a million no-op deletes. Unknown (merged before `merged_since` was kept) means yes.
+    pub fn may_have_fanned_out(&self, tweet: TweetId) -> bool {
+        match (self.merged_at_read, self.merged_since) {
+            (true, Some(since)) => tweet.created_at().unix_millis() < since.unix_millis() + MODE_SETTLING_MS,
+            _ => true,
         }
     }
 
@@ -52,5 +75,29 @@ impl User {
             fanout_threshold
         };
         self.followers_count > bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author() -> User {
+        let id = UserId::parse("star").unwrap();
+        User::new(id, Username::parse("star").unwrap(), DisplayName::default())
+    }
+
+    #[test]
+    fn only_a_tweet_posted_well_after_its_author_became_merged_was_never_fanned_out() {
+        let tweet = TweetId::generate();
+        let posted = tweet.created_at().unix_millis();
+        let mut star = author();
+        assert!(star.may_have_fanned_out(tweet), "fanned out");
+        star.merged_at_read = true;
+        assert!(star.may_have_fanned_out(tweet), "merged since a time not recorded");
+        star.merged_since = Some(Timestamp::from_unix_millis(posted - MODE_SETTLING_MS + 1));
+        assert!(star.may_have_fanned_out(tweet), "inside the settling window");
+        star.merged_since = Some(Timestamp::from_unix_millis(posted - MODE_SETTLING_MS));
+        assert!(!star.may_have_fanned_out(tweet));
     }
 }

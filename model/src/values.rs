@@ -21,10 +21,14 @@ impl ValidationError {
     }
 }
 
-/// Serialize as the plain string and deserialize through `parse`, so stored items that no longer
-/// satisfy the rules surface as decode errors instead of invalid values.
+/// Serialize as the plain string and deserialize through `parse` (or the `decode` given), so
+/// stored items that no longer satisfy the rules surface as decode errors instead of invalid
+/// values.
 macro_rules! string_value {
     ($ty:ident) => {
+        string_value!($ty, parse);
+    };
+    ($ty:ident, $decode:ident) => {
         impl $ty {
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -52,7 +56,7 @@ macro_rules! string_value {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = String::deserialize(deserializer)?;
-                Self::parse(&raw).map_err(serde::de::Error::custom)
+                Self::$decode(&raw).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -122,16 +126,34 @@ impl DisplayName {
     }
 }
 
-/// The text of a tweet: 1 to 280 Unicode scalar values, not only whitespace, and no control
-/// characters other than a line feed.
+/// The text of a tweet: 1 to 280 Unicode scalar values with at least one visible character
+/// (not whitespace, not default-ignorable: see [`is_invisible`]), no control characters other
+/// than a line feed, and every bidirectional embedding, override or isolate it opens closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TweetText(String);
-string_value!(TweetText);
+string_value!(TweetText, decode_stored);
 
 impl TweetText {
     pub const MAX_CHARS: usize = 280;
 
+    /// A new tweet's text, under every rule.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let text = Self::decode_stored(raw)?;
+        if raw.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+            return Err(ValidationError::new("text", "must contain at least one visible character"));
+        }
+        if !bidi_controls_balanced(raw) {
+            return Err(ValidationError::new(
+                "text",
+                "must close every bidirectional embedding, override or isolate it opens (U+202A-U+202E, U+2066-U+2069)",
+            ));
+        }
+        Ok(text)
+    }
+
+    /// A stored text, under the rules of its day: the visibility and bidirectional rules came
+    /// later, and a tweet accepted before them must still be served, fanned out and deleted.
+    fn decode_stored(raw: &str) -> Result<Self, ValidationError> {
         if raw.trim().is_empty() {
             return Err(ValidationError::new("text", "must not be empty or only whitespace"));
         }
@@ -143,6 +165,53 @@ impl TweetText {
         }
         Ok(Self(raw.to_owned()))
     }
+}
+
+/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters a renderer
+/// shows as nothing, such as U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, the Hangul
+/// fillers and the variation selectors. Written out here because it is 17 ranges that Unicode
+/// keeps stable, not worth a dependency.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// Whether every embedding or override (U+202A-U+202E) is closed by a POP DIRECTIONAL
+/// FORMATTING and every isolate (U+2066-U+2068) by a POP DIRECTIONAL ISOLATE, properly nested
+/// (and nothing popped that was not opened). A tweet is shown inside other text: an open
+/// override would reverse the page after it (the "Trojan Source" trick), a balanced one only
+/// lays out right-to-left words.
+fn bidi_controls_balanced(text: &str) -> bool {
+    const POP_FORMATTING: char = '\u{202C}';
+    const POP_ISOLATE: char = '\u{2069}';
+    let mut open = Vec::new();
+    for c in text.chars() {
+        match c {
+            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push(POP_FORMATTING),
+            '\u{2066}'..='\u{2068}' => open.push(POP_ISOLATE),
+            POP_FORMATTING | POP_ISOLATE if open.pop() != Some(c) => return false,
+            _ => {}
+        }
+    }
+    open.is_empty()
 }
 
 /// A UTC instant with millisecond precision, written as RFC 3339 (`2026-11-22T13:00:00.123Z`).
@@ -237,6 +306,47 @@ mod tests {
     }
 
     #[test]
+    fn tweet_text_needs_a_visible_character() {
+        for invisible in ["\u{200B}", "\u{FEFF}", "\u{2060}", " \u{200B}\n\u{3164} ", "\u{FE0F}\u{AD}"] {
+            let refused = TweetText::parse(invisible).unwrap_err();
+            assert_eq!(
+                refused.to_string(),
+                "text: must contain at least one visible character",
+                "{invisible:?}"
+            );
+        }
+        assert!(TweetText::parse("a\u{200B}b").is_ok(), "an invisible character beside visible ones");
+        assert!(TweetText::parse("\u{2764}\u{FE0F}").is_ok(), "an emoji with its variation selector");
+        assert!(TweetText::parse("\u{301}").is_ok(), "a lone combining mark shows on a dotted circle");
+    }
+
+    #[test]
+    fn a_stored_tweet_accepted_before_the_visibility_rules_still_decodes() {
+        let stored: TweetText = serde_json::from_str("\"\\u202e\"").unwrap();
+        assert_eq!(stored.as_str(), "\u{202E}");
+        assert!(TweetText::parse("\u{202E}").is_err());
+    }
+
+    #[test]
+    fn tweet_text_refuses_an_unclosed_bidirectional_control() {
+        for unbalanced in [
+            "\u{202E}",
+            "abc\u{202E}def",
+            "a\u{2067}b",
+            "a\u{202C}b",
+            "\u{202E}a\u{2069}",
+            "\u{2066}\u{202A}x\u{2069}\u{202C}",
+        ] {
+            assert!(TweetText::parse(unbalanced).is_err(), "{unbalanced:?}");
+        }
+        for balanced in
+            ["\u{202E}abc\u{202C} def", "x \u{2067}שלום\u{2069} y", "\u{2066}\u{202B}x\u{202C}\u{2069}"]
+        {
+            assert!(TweetText::parse(balanced).is_ok(), "{balanced:?}");
+        }
+    }
+
+    #[test]
     fn tweet_text_rejects_blank_and_control_characters_but_keeps_newlines() {
         assert!(TweetText::parse(" \n\t ").is_err());
         assert!(TweetText::parse("a\tb").is_err());
@@ -306,7 +416,7 @@ mod properties {
         }
 
         #[test]
-        fn multi_byte_text_is_counted_in_characters_at_the_boundary(c in any::<char>().prop_filter("printable", |c| !c.is_control() && !c.is_whitespace())) {
+        fn multi_byte_text_is_counted_in_characters_at_the_boundary(c in any::<char>().prop_filter("visible", |c| !c.is_control() && !c.is_whitespace() && !is_invisible(*c))) {
             prop_assert!(TweetText::parse(&c.to_string().repeat(280)).is_ok());
             prop_assert!(TweetText::parse(&c.to_string().repeat(281)).is_err());
         }

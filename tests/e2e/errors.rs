@@ -143,6 +143,19 @@ async fn tweet_rules() {
         let reply = app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": text }))).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "validation_failed");
     }
+    // Invisible text, and a right-to-left override left open, are refused with their reason.
+    let invisible = ["\u{200B}", "\u{FEFF}", "\u{2060}", "\u{200B} \u{3164}\n"].map(|text| (text, "visible"));
+    for (text, reason) in
+        invisible.into_iter().chain([("\u{202E}", "visible"), ("gnp.exe\u{202E}", "bidirectional")])
+    {
+        let reply = app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": text }))).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "validation_failed");
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("text: ") && message.contains(reason), "{text:?}: {message}");
+    }
+    let balanced = "\u{202E}olleh\u{202C} world \u{2764}\u{FE0F}";
+    let reply = app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": balanced }))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     let longest =
         app.call(Method::POST, "/tweets", Some(&ann), Some(json!({ "text": "é".repeat(280) }))).await;
     assert_eq!(longest.status, StatusCode::CREATED);

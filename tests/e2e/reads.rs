@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use timeline_model::bodies::Bodies;
 use timeline_model::home::{Home, Rebuilds};
-use timeline_model::ports::{TimelineCache, TimelineStore};
-use timeline_model::{Limit, TimelineEntry, TweetId, UserId};
+use timeline_model::ports::{TimelineCache, TimelineStore, Users};
+use timeline_model::{Limit, TimelineEntry, Timestamp, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
 use crate::helpers::{
@@ -245,6 +245,33 @@ async fn an_author_falling_below_the_threshold_is_fanned_out_again_and_its_earli
     let seen = app.timeline(&ann).await;
     assert_eq!(seen.first(), Some(&fanned));
     assert_eq!(seen.last(), Some(&merged), "the tweet of its merged days still merged in: {seen:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_tweet_a_merged_author_posted_well_after_its_crossing_touches_no_follower() {
+    let app = spawn_app_with(Redis::Standalone, None, 1).await;
+    let [star, bob, cat] = ["star", "bob", "cat"].map(|n| app.user(n));
+    let (star, bob, cat) = (star.await, bob.await, cat.await);
+    app.follow(&bob, &star).await;
+    app.follow(&cat, &star).await;
+    app.wait_for_mode(&star, true).await;
+    // Merged for an hour already, as a celebrity is.
+    let dynamo = &app.service.state.dynamo;
+    let (star_id, bob_id) = (UserId::parse(&star).unwrap(), UserId::parse(&bob).unwrap());
+    let an_hour_ago = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 3_600_000);
+    Users::set_merged_since(dynamo, &star_id, Some(an_hour_ago)).await.unwrap();
+    let tweet = app.post(&star, "merged in, never fanned out").await;
+    assert_eq!(app.wait_for_timeline(&bob, |ids| !ids.is_empty()).await, vec![tweet.clone()]);
+
+    // A copy planted in bob's durable timeline: a delete fanned out to the followers would
+    // remove it; one that is not leaves it (and a read never serves the deleted tweet).
+    let tweet_id = TweetId::parse(&tweet).unwrap();
+    let planted = TimelineEntry { owner_id: bob_id.clone(), tweet_id, author_id: star_id };
+    dynamo.insert(std::slice::from_ref(&planted)).await.unwrap();
+    app.delete_tweet(&star, &tweet).await;
+    assert_eq!(app.wait_for_timeline(&star, <[String]>::is_empty).await, Vec::<String>::new());
+    assert_eq!(app.wait_for_timeline(&bob, <[String]>::is_empty).await, Vec::<String>::new());
+    assert_eq!(dynamo.newest(&bob_id, None, 10).await.unwrap(), vec![planted], "no follower was written");
 }
 
 #[tokio::test]

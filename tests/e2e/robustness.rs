@@ -142,3 +142,24 @@ async fn health_answers_and_reports_dependencies_when_asked() {
     assert_eq!(deep.status, StatusCode::OK);
     assert_eq!(deep.body["dependencies"], json!({ "dynamodb": "ok", "redis": "ok" }));
 }
+
+#[tokio::test]
+async fn a_request_dynamodb_refuses_as_invalid_is_a_permanent_error_and_a_missing_table_is_not() {
+    use timeline_model::ports::StoreError;
+    use timeline_store::Dynamo;
+    use timeline_store::dynamo::Segment;
+
+    // DynamoDB Local answers ValidationException for a segment past the last: never retried.
+    let prefix = unique_prefix();
+    let dynamo = Dynamo::connect(&store_settings(&prefix, Redis::Standalone)).await;
+    dynamo.create_tables(timeline_store::Streams::Off).await.unwrap();
+    let invalid = dynamo.user_page(Segment { index: 4, total: 4 }, None, None).await.err();
+    dynamo.delete_tables().await.unwrap();
+    assert!(matches!(&invalid, Some(StoreError::Rejected { .. })), "{invalid:?}");
+    assert!(!invalid.unwrap().is_transient());
+
+    // A table that is not there (a stack not deployed yet) fails every request alike: worth
+    // waiting for, never a reason to skip records.
+    let missing = dynamo.user_page(Segment { index: 0, total: 1 }, None, None).await.err();
+    assert!(matches!(&missing, Some(StoreError::Unavailable { .. })), "{missing:?}");
+}

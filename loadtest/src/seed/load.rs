@@ -91,6 +91,8 @@ impl Loader<'_> {
                     followers_count: graph.followers[index],
                     following_count: graph.following[index],
                     merged_at_read: self.merged_at_read(index),
+                    // Not recorded: deletes of its tweets fan out, the safe side.
+                    merged_since: None,
                 }
             })
             .collect();

@@ -16,6 +16,7 @@ use super::{Fanout, FanoutReport, TimelineEvent, Write, entries_for};
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
 use crate::timeline::TimelineEntry;
 use crate::tweet::{Tweet, TweetId};
+use crate::user::User;
 use crate::values::UserId;
 
 /// Independent reads (follower pages) or whole fan-outs in flight at once within a wave.
@@ -85,31 +86,34 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
                 _ => None,
             })
             .collect();
-        let posters = distinct(posted.iter().map(|t| &t.author_id));
         let bodies: Vec<Tweet> = posted.iter().map(|t| (*t).clone()).collect();
-        // Independent reads and writes at once: the bodies, whether each poster is fanned out,
-        // and every tweet author's first follower page (a merged author's is read for nothing,
-        // one query, to save the wave a round trip).
+        // Independent reads and writes at once: the bodies, each tweet author's mode, and its
+        // first follower page (a merged author's is read for nothing, one query, to save the
+        // wave a round trip).
         let authors = distinct(events.iter().filter_map(tweet_author));
         let reads: Vec<_> = authors.iter().map(|author| self.first_page(author)).collect();
-        let ((), merged, pages) = futures::future::try_join3(
+        let ((), profiles, pages) = futures::future::try_join3(
             self.cache.put_tweets(&bodies),
-            self.merged_authors(&posters),
+            self.profiles(&authors),
             bounded(reads),
         )
         .await?;
         let pages: HashMap<&UserId, Vec<UserId>> = pages.into_iter().collect();
+        let merged = |author: &UserId| profiles.get(author).is_some_and(|p| p.merged_at_read);
+        let fanned_out = |author: &UserId, tweet: TweetId| {
+            profiles.get(author).is_none_or(|p| p.may_have_fanned_out(tweet))
+        };
 
         let mut report = WaveReport { followers: vec![0; events.len()], ..WaveReport::default() };
         let mut shared = Vec::new();
         let mut alone = Vec::new();
         for (position, event) in events.iter().enumerate() {
             match event {
-                TimelineEvent::TweetPosted(tweet) if !merged.contains(&tweet.author_id) => {
+                TimelineEvent::TweetPosted(tweet) if !merged(&tweet.author_id) => {
                     let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
                     shared.push(Shared { position, tweet_id, author, write: Write::Insert });
                 }
-                TimelineEvent::TweetDeleted { tweet_id, author_id } => {
+                TimelineEvent::TweetDeleted { tweet_id, author_id } if fanned_out(author_id, *tweet_id) => {
                     let tweet_id = *tweet_id;
                     shared.push(Shared { position, tweet_id, author: author_id, write: Write::Remove });
                 }
@@ -128,14 +132,13 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok(report)
     }
 
-    /// The authors among `authors` who are merged in at read time, from one batch read of
-    /// profiles.
-    async fn merged_authors(&self, authors: &[UserId]) -> StoreResult<HashSet<UserId>> {
+    /// The profiles of `authors` that exist, from one batch read.
+    async fn profiles(&self, authors: &[UserId]) -> StoreResult<HashMap<UserId, User>> {
         if authors.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(HashMap::new());
         }
         let profiles = self.users.get_many(authors).await?;
-        Ok(profiles.into_iter().filter(|p| p.merged_at_read).map(|p| p.user_id).collect())
+        Ok(profiles.into_iter().map(|p| (p.user_id.clone(), p)).collect())
     }
 
     /// Posts and deletes whose authors' followers fit in one page (`pages`: each author's first)
@@ -209,8 +212,9 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         Ok(added)
     }
 
-    /// Changes that share nothing with the others (follows, unfollows, merged authors' posts),
-    /// applied concurrently, each as it would be alone.
+    /// Changes that share nothing with the others (follows, unfollows, merged authors' posts
+    /// and the deletes of their tweets that were never fanned out), applied concurrently, each
+    /// as it would be alone.
     async fn apply_alone(
         &self,
         events: &[TimelineEvent],
@@ -220,7 +224,8 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     /// The body of a merged author's post is already cached and its author known, so it goes
-    /// straight to its own timeline; anything else is applied as it would be alone.
+    /// straight to its own timeline, as does the delete of a tweet never fanned out; anything
+    /// else is applied as it would be alone.
     async fn apply_at(
         &self,
         events: &[TimelineEvent],
@@ -228,6 +233,9 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     ) -> StoreResult<(usize, FanoutReport)> {
         let report = match &events[position] {
             TimelineEvent::TweetPosted(tweet) => self.merged_posted(tweet.tweet_id, &tweet.author_id).await?,
+            TimelineEvent::TweetDeleted { tweet_id, author_id } => {
+                self.merged_deleted(*tweet_id, author_id).await?
+            }
             other => self.apply(other).await?,
         };
         Ok((position, report))
@@ -260,6 +268,7 @@ mod tests {
     use crate::fake::{fanout_with_threshold, id, post, world};
     use crate::follow::Follow;
     use crate::ports::{Follows, Tweets, Users};
+    use crate::values::Timestamp;
 
     #[test]
     fn each_wave_holds_one_change_per_item_in_stream_order() {
@@ -288,7 +297,7 @@ mod tests {
         for owner in ["dan", "eve"] {
             memory.begin_fill(&id(owner)).await.unwrap();
         }
-        memory.set_merged_at_read(&id("cat"), true).await.unwrap();
+        memory.set_merged_since(&id("cat"), Some(Timestamp::now())).await.unwrap();
         memory
     }
 

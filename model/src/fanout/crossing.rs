@@ -23,7 +23,7 @@ use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
 use crate::timeline::TIMELINE_CAP;
 use crate::user::User;
-use crate::values::UserId;
+use crate::values::{Timestamp, UserId};
 
 impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout<'_, F, T, S, C, U> {
     /// Bring `author`'s mode in line with its follower count, if a follow or unfollow moved it
@@ -41,7 +41,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             self.cache.fill_recent(id, &ids).await?;
             self.each_follower_page(id, |page| self.merge_in_followers(id, page)).await?;
         }
-        self.users.set_merged_at_read(id, merge).await
+        self.users.set_merged_since(id, merge.then(Timestamp::now)).await
     }
 
     async fn merge_in_followers(&self, author: &UserId, followers: Vec<UserId>) -> StoreResult<()> {

@@ -96,7 +96,19 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     async fn tweet_deleted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
+        let profile = self.users.get(author).await?;
+        if profile.is_some_and(|p| !p.may_have_fanned_out(tweet_id)) {
+            return self.merged_deleted(tweet_id, author).await;
+        }
         let report = self.for_author_and_followers(author, tweet_id, Write::Remove).await?;
+        self.forget(tweet_id, author).await?;
+        Ok(report)
+    }
+
+    /// A tweet that was never fanned out leaves only its author's timeline and recent list.
+    async fn merged_deleted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
+        let own = entries_for(vec![author.clone()], tweet_id, author);
+        let report = self.write(Write::Remove, &own).await?;
         self.forget(tweet_id, author).await?;
         Ok(report)
     }

@@ -88,6 +88,9 @@ where
         if unprocessed.is_empty() {
             return Ok(gathered);
         }
+        if attempt == backoff.max_attempts {
+            break; // No sleep after the last attempt: nothing follows it.
+        }
         metrics::counter!(telemetry::FANOUT_RETRIES).increment(1);
         tracing::debug!(attempt, left = unprocessed.len(), "retrying unprocessed batch items");
         pending = unprocessed;
@@ -136,5 +139,16 @@ mod tests {
             )
             .await;
         assert!(matches!(outcome, Err(StoreError::Throttled { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_last_attempt_is_not_followed_by_a_sleep() {
+        // A wait of up to an hour before a retry: one after the last attempt would show.
+        let hour = Duration::from_secs(3600);
+        let patient = Backoff { base: hour, cap: hour, max_attempts: 1 };
+        let send = |batch: Vec<u32>| async move { Ok((batch, Vec::<u32>::new())) };
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(5), until_processed(vec![1], patient, send)).await;
+        assert!(matches!(outcome, Ok(Err(StoreError::Throttled { .. }))), "{outcome:?}");
     }
 }

@@ -11,18 +11,26 @@ const THROTTLING: &[&str] = &[
     "LimitExceededException",
 ];
 
+/// Codes that mean "this request can never succeed": retrying it only holds up what follows
+/// (a stream record that gets one is skipped, not retried until the shard's retries run out).
+/// Not the codes of a misconfigured stack (ResourceNotFoundException, AccessDeniedException):
+/// those fail every request alike, and skipping records for them would drop them all, so
+/// they count as unavailable and the shard waits, with its IteratorAge alarm, for a fix.
+const REJECTED: &[&str] = &["ValidationException", "SerializationException"];
+
 /// Map any operation's SDK error into the port's error.
 pub fn classify<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let throttled = error.code().is_some_and(|code| THROTTLING.contains(&code));
+    let code = error.code().map(str::to_owned);
     let source = Box::new(error);
-    if throttled {
-        StoreError::Throttled { backend: Backend::DynamoDb, source }
-    } else {
-        StoreError::Unavailable { backend: Backend::DynamoDb, source }
+    let backend = Backend::DynamoDb;
+    match code.as_deref() {
+        Some(code) if THROTTLING.contains(&code) => StoreError::Throttled { backend, source },
+        Some(code) if REJECTED.contains(&code) => StoreError::Rejected { backend, source },
+        _ => StoreError::Unavailable { backend, source },
     }
 }
 

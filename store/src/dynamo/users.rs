@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use timeline_model::ports::{CreateProfile, StoreResult, Users};
-use timeline_model::{User, UserId, Username};
+use timeline_model::{Timestamp, User, UserId, Username};
 
 use super::Dynamo;
 use super::batch::{Item, get_all, put_request, write_all};
@@ -18,8 +18,9 @@ struct UsernameClaim {
     user_id: UserId,
 }
 
-/// The attribute of [`User::merged_at_read`].
+/// The attributes of [`User::merged_at_read`] and [`User::merged_since`].
 const MERGED_AT_READ: &str = "merged_at_read";
+const MERGED_SINCE: &str = "merged_since";
 
 pub(super) fn user_key(id: &UserId) -> Item {
     Item::from([("user_id".to_owned(), AttributeValue::S(id.to_string()))])
@@ -48,6 +49,9 @@ impl Dynamo {
             let mut profile = to_item("user", user)?;
             // Never serialised (never served): written here, as `set_merged_at_read` does.
             profile.insert(MERGED_AT_READ.to_owned(), AttributeValue::Bool(user.merged_at_read));
+            if let Some(since) = user.merged_since {
+                profile.insert(MERGED_SINCE.to_owned(), AttributeValue::S(since.to_string()));
+            }
             profiles.push(put_request(profile));
             claims.push(put_request(to_item("username", &claim)?));
         }
@@ -61,18 +65,23 @@ impl Dynamo {
 }
 
 impl Users for Dynamo {
-    async fn set_merged_at_read(&self, author: &UserId, merged: bool) -> StoreResult<()> {
-        let updated = self
+    async fn set_merged_since(&self, author: &UserId, since: Option<Timestamp>) -> StoreResult<()> {
+        let update = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .set_key(Some(user_key(author)))
-            .update_expression("SET #merged = :merged")
             .condition_expression("attribute_exists(user_id)")
             .expression_attribute_names("#merged", MERGED_AT_READ)
-            .expression_attribute_values(":merged", AttributeValue::Bool(merged))
-            .send()
-            .await;
+            .expression_attribute_names("#since", MERGED_SINCE)
+            .expression_attribute_values(":merged", AttributeValue::Bool(since.is_some()));
+        let update = match since {
+            Some(since) => update
+                .update_expression("SET #merged = :merged, #since = :since")
+                .expression_attribute_values(":since", AttributeValue::S(since.to_string())),
+            None => update.update_expression("SET #merged = :merged REMOVE #since"),
+        };
+        let updated = update.send().await;
         match updated {
             Ok(_) => Ok(()),
             // A profile deleted meanwhile has no mode to keep.
