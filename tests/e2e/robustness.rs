@@ -11,7 +11,9 @@ use timeline_api::{AppState, router};
 use timeline_service::tokens::LocalTokens;
 use tower::ServiceExt;
 
-use crate::helpers::{Redis, SECRET, api_settings, spawn_app, store_settings, token, unique_prefix};
+use crate::helpers::{
+    Redis, SECRET, api_settings, on_both_redis, spawn_app, store_settings, token, unique_prefix,
+};
 
 /// JSON documents of any shape, with the fields the routes read sometimes present.
 fn json_bodies() -> impl Strategy<Value = Value> {
@@ -112,22 +114,35 @@ async fn a_dynamodb_outage_is_503_unavailable() {
     }
 }
 
-#[tokio::test]
-async fn with_redis_down_home_timelines_are_served_from_the_timelines_table() {
-    let app = spawn_app().await;
+on_both_redis! {
+    with_redis_down_a_service_starts_serves_timelines_from_the_timelines_table_and_takes_posts => redis_down;
+}
+
+/// A second service over the same tables whose Redis (standalone, cluster or TLS, as the
+/// app's) is down from the start: it starts, reads degrade to the timelines table, posts and
+/// profile reads do not need Redis.
+async fn redis_down(app: crate::helpers::TestApp) {
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     app.follow(&bob, &ann).await;
     let tweet = app.post(&ann, "still readable").await;
     app.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
 
     let mut settings = store_settings(&app.prefix, app.redis);
-    settings.redis_url = "redis://127.0.0.1:1".into();
-    let degraded =
-        AppState::connect(&api_settings(settings), LocalTokens::authenticator(SECRET)).await.unwrap();
+    settings.redis_url = match app.redis {
+        Redis::Tls => "rediss://127.0.0.1:1/#insecure".into(),
+        Redis::Standalone | Redis::Cluster => "redis://127.0.0.1:1".into(),
+    };
+    let degraded = AppState::connect(&api_settings(settings), LocalTokens::authenticator(SECRET))
+        .await
+        .expect("the service starts while its Redis is down");
     let (status, body) =
         status_of(degraded.clone(), "GET", &format!("/users/{bob}/timeline"), &bob, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["items"][0]["tweet_id"], tweet.as_str());
+    let (status, body) = status_of(degraded.clone(), "POST", "/tweets", &ann, r#"{"text":"no cache"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{body:?}");
+    let (status, _) = status_of(degraded.clone(), "GET", &format!("/users/{ann}"), &ann, "").await;
+    assert_eq!(status, StatusCode::OK);
     let (status, body) = status_of(degraded, "GET", "/health?deep=true", &bob, "").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["dependencies"], json!({ "dynamodb": "ok", "redis": "unavailable" }));

@@ -70,7 +70,7 @@ pub struct RedisCache {
 impl RedisCache {
     pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
         let connection =
-            Connection::open(&settings.redis_url, settings.redis_cluster).await.map_err(unavailable)?;
+            Connection::open(&settings.redis_url, settings.redis_cluster).map_err(unavailable)?;
         Ok(Self {
             connection,
             prefix: settings.table_prefix.clone(),
@@ -186,11 +186,12 @@ impl RedisCache {
             return self.run(&pipeline, scripts).await;
         };
         self.admit()?;
-        let mut results = send_each(cluster, commands).await;
+        let cluster = cluster.get().await.map_err(|e| self.failed(e))?;
+        let mut results = send_each(&cluster, commands).await;
         if results.iter().any(|r| r.as_ref().is_err_and(lost_scripts)) {
             self.load(scripts).await?;
             self.round_trips.fetch_add(1, Ordering::Relaxed);
-            results = send_each(cluster, commands).await;
+            results = send_each(&cluster, commands).await;
         }
         results.into_iter().map(|r| r.map_err(|e| self.failed(e))).collect()
     }
