@@ -24,16 +24,18 @@ pub enum Connection {
 /// topology at once, so it cannot be made while the cluster is down. A failed attempt is
 /// made again by the next call (the cache's breaker spaces them out).
 #[derive(Clone)]
-pub struct LazyCluster {
+pub struct LazyCluster(Arc<ClusterState>);
+
+struct ClusterState {
     client: ClusterClient,
-    connection: Arc<tokio::sync::OnceCell<ClusterConnection>>,
+    connection: tokio::sync::OnceCell<ClusterConnection>,
 }
 
 impl LazyCluster {
     /// The shared connection, connecting first if no call has yet.
     pub async fn get(&self) -> redis::RedisResult<ClusterConnection> {
-        let connect = || self.client.get_async_connection();
-        self.connection.get_or_try_init(connect).await.cloned()
+        let connect = || self.0.client.get_async_connection();
+        self.0.connection.get_or_try_init(connect).await.cloned()
     }
 }
 
@@ -47,7 +49,8 @@ impl Connection {
                 .response_timeout(TIMEOUT)
                 .retries(2)
                 .build()?;
-            return Ok(Self::Cluster(LazyCluster { client, connection: Arc::default() }));
+            let state = ClusterState { client, connection: tokio::sync::OnceCell::new() };
+            return Ok(Self::Cluster(LazyCluster(Arc::new(state))));
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
