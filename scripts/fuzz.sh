@@ -3,7 +3,7 @@
 # schemathesis. Bounded: every phase stops by itself (and the whole run is also under a time
 # limit), then the schemathesis summary is printed, followed by a short one of ours.
 #
-#   TIMELINE_TABLE_PREFIX=fuzz- TIMELINE_HTTP_ADDR=127.0.0.1:3100 cargo run --bin timeline-local -- serve
+#   TIMELINE_TABLE_PREFIX=fuzz- TIMELINE_HTTP_ADDR=127.0.0.1:3100 TIMELINE_METRICS_ADDR=off cargo run --bin timeline-local -- serve
 #   TIMELINE_BASE_URL=http://127.0.0.1:3100 scripts/fuzz.sh
 #
 # With the default posting limit (300/3h) a long run soon gets 429 on POST /tweets, which the

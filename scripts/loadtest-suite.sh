@@ -85,6 +85,8 @@ export TIMELINE_FANOUT_THRESHOLD="$THRESHOLD"
 export TIMELINE_TABLE_PREFIX="suite-"
 export TIMELINE_POST_LIMIT=off
 export TIMELINE_HTTP_ADDR="127.0.0.1:$HTTP_PORT"
+# Any free port: `make dev` may hold the default one. The address is in the server's log.
+export TIMELINE_METRICS_ADDR="127.0.0.1:0"
 # The poller's place in each shard belongs to this run's tables, not to `make dev`'s.
 export TIMELINE_CHECKPOINT_DIR="$WORK_DIR/checkpoints"
 BASE_URL="http://$TIMELINE_HTTP_ADDR"
@@ -146,7 +148,7 @@ measure_store() {
 start_server() {
   mkdir -p "$WORK_DIR"
   log "starting timeline-local on $BASE_URL (log $WORK_DIR/server.log)"
-  RUST_LOG="${RUST_LOG:-warn}" "$TARGET_DIR/timeline-local" serve >"$WORK_DIR/server.log" 2>&1 &
+  RUST_LOG="${RUST_LOG:-warn,metrics_summary=info}" "$TARGET_DIR/timeline-local" serve >"$WORK_DIR/server.log" 2>&1 &
   SERVER_PID=$!
   local i
   for ((i = 0; i < 120; i++)); do

@@ -8,10 +8,12 @@
 //!   the fan-out Lambda's handler, with checkpoints so that a restart resumes where it stopped.
 //! - [`tokens`]: local HS256 bearer tokens, checked here as API Gateway checks them in AWS.
 //! - [`admin`]: the commands of `timeline-admin`, the operator tools (verify, rebuild, replay).
+//! - [`local_metrics`]: the local server's metrics, on a Prometheus endpoint and in the log.
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
 
 pub mod admin;
+pub mod local_metrics;
 pub mod poller;
 pub mod tokens;
 

@@ -2,15 +2,11 @@
 //! from the environment (`timeline_store::settings`, the README's table).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use timeline_service::{start, tokens};
+use timeline_service::{local_metrics, start, tokens};
 use timeline_store::{Dynamo, Environment, LocalSettings, Streams};
 use tokio::signal::unix::{SignalKind, signal};
-
-/// How often the local server writes its metrics (EMF JSON lines, as the Lambdas do) to stdout.
-const METRICS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Parser)]
 #[command(about = "Run the timeline service locally, with its stream poller, or its dev tools")]
@@ -63,9 +59,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: &LocalSettings) -> ExitCode {
-    if let Err(error) = timeline_store::telemetry::install_metrics_log(METRICS_LOG_INTERVAL) {
-        eprintln!("metrics are not logged: {error}");
-    }
+    let metrics_addr = match local_metrics::start(&settings.metrics).await {
+        Ok(addr) => addr,
+        Err(error) => return fail(&error),
+    };
     let service = match start(settings).await {
         Ok(service) => service,
         Err(error) => return fail(&error),
@@ -75,6 +72,9 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
     } else {
         "TIMELINE_JWT_SECRET".to_owned()
     };
+    if let Some(addr) = metrics_addr {
+        println!("metrics for Prometheus on http://{addr}/metrics");
+    }
     println!("timeline service listening on http://{}", service.addr);
     println!("tables prefixed {:?}; stream poller running", settings.api.store.table_prefix);
     println!("tokens are HS256, signed with {secret_note}; mint one with: make token USER=alice");

@@ -20,4 +20,6 @@ pub mod telemetry;
 
 pub use dynamo::{Dynamo, Streams, TableNames};
 pub use redis_cache::RedisCache;
-pub use settings::{ApiSettings, Environment, LocalSettings, Runner, SettingError, StoreSettings};
+pub use settings::{
+    ApiSettings, Environment, LocalSettings, MetricsSettings, Runner, SettingError, StoreSettings,
+};

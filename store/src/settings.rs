@@ -44,6 +44,8 @@ const CACHE_REVALIDATE: &str = "TIMELINE_CACHE_REVALIDATE_SECS";
 const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
 const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
 const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
+const METRICS_ADDR: &str = "TIMELINE_METRICS_ADDR";
+const METRICS_SUMMARY: &str = "TIMELINE_METRICS_SUMMARY_SECS";
 
 /// The secret local tokens (and, locally, cursors) are signed with when none is set. It is
 /// public, so only the local runner may fall back to it.
@@ -111,6 +113,16 @@ pub const VARIABLES: &[Variable] = &[
         name: CHECKPOINT_DIR,
         default: "`.local/checkpoints`",
         meaning: "where the local stream poller keeps its place in each shard; delete it to replay the streams",
+    },
+    Variable {
+        name: METRICS_ADDR,
+        default: "`127.0.0.1:9464`",
+        meaning: "where the local server serves its metrics to Prometheus (`/metrics`), or `off`",
+    },
+    Variable {
+        name: METRICS_SUMMARY,
+        default: "`60`",
+        meaning: "the local server logs a one-line summary of its metrics this often (seconds; `0`: never)",
     },
 ];
 
@@ -327,6 +339,43 @@ pub struct LocalSettings {
     pub jwt_secret: Secret,
     /// Where the stream poller keeps its checkpoints: one file per streamed table.
     pub checkpoint_dir: PathBuf,
+    pub metrics: MetricsSettings,
+}
+
+/// How the local server shows its metrics (the Lambdas send theirs to CloudWatch as EMF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The Prometheus endpoint's listen address; `None`: no endpoint.
+    pub addr: Option<SocketAddr>,
+    /// How often a one-line summary is logged; `None`: never.
+    pub summary_every: Option<Duration>,
+}
+
+impl MetricsSettings {
+    pub const DEFAULT_ADDR: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+    fn from_env(env: &Environment) -> Result<Self, SettingError> {
+        Ok(Self {
+            addr: env.parse(
+                METRICS_ADDR,
+                || Some(Self::DEFAULT_ADDR),
+                |raw| match raw {
+                    "off" => Ok(None),
+                    _ => socket_addr(raw).map(Some),
+                },
+            )?,
+            summary_every: env.parse(
+                METRICS_SUMMARY,
+                || Some(Duration::from_secs(60)),
+                |raw| match raw.parse::<u64>() {
+                    Ok(0) => Ok(None),
+                    Ok(secs) => Ok(Some(Duration::from_secs(secs))),
+                    Err(_) => Err("a whole number of seconds, e.g. 60, or 0 for never".to_owned()),
+                },
+            )?,
+        })
+    }
 }
 
 impl LocalSettings {
@@ -341,19 +390,20 @@ impl LocalSettings {
     pub fn from_env(env: &Environment) -> Result<Self, SettingError> {
         Ok(Self {
             api: ApiSettings::from_env(env, Runner::Local)?,
-            http_addr: env.parse(
-                HTTP_ADDR,
-                || SocketAddr::from(([127, 0, 0, 1], 3000)),
-                |raw| raw.parse().map_err(|_| "an IP address and port, e.g. 127.0.0.1:3000".to_owned()),
-            )?,
+            http_addr: env.parse(HTTP_ADDR, || SocketAddr::from(([127, 0, 0, 1], 3000)), socket_addr)?,
             jwt_secret: jwt_secret(env)?,
             checkpoint_dir: env.parse(
                 CHECKPOINT_DIR,
                 || PathBuf::from(Self::DEFAULT_CHECKPOINT_DIR),
                 |raw| Ok(PathBuf::from(raw)),
             )?,
+            metrics: MetricsSettings::from_env(env)?,
         })
     }
+}
+
+fn socket_addr(raw: &str) -> Result<SocketAddr, String> {
+    raw.parse().map_err(|_| "an IP address and port, e.g. 127.0.0.1:3000".to_owned())
 }
 
 fn http_url(raw: &str) -> Result<String, String> {
@@ -439,6 +489,23 @@ mod tests {
         assert_eq!(settings.api.cors_allow_origin, None);
         assert_eq!(settings.api.body_cache_bytes, 32 * 1024 * 1024);
         assert_eq!(settings.checkpoint_dir, PathBuf::from(".local/checkpoints"));
+        let metrics = MetricsSettings {
+            addr: Some("127.0.0.1:9464".parse().unwrap()),
+            summary_every: Some(Duration::from_secs(60)),
+        };
+        assert_eq!(settings.metrics, metrics);
+    }
+
+    #[test]
+    fn local_metrics_can_be_turned_off() {
+        let settings =
+            LocalSettings::from_env(&env(&[(METRICS_ADDR, "off"), (METRICS_SUMMARY, "0")])).unwrap();
+        assert_eq!(settings.metrics, MetricsSettings { addr: None, summary_every: None });
+        let error = LocalSettings::from_env(&env(&[(METRICS_SUMMARY, "1m")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TIMELINE_METRICS_SUMMARY_SECS=\"1m\": expected a whole number of seconds, e.g. 60, or 0 for never"
+        );
     }
 
     #[test]

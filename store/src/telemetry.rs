@@ -1,7 +1,7 @@
 //! Names of the metrics the service emits, shared with template.yaml's alarms and dashboard.
 //!
-//! Metrics go through the `metrics` facade: CloudWatch Embedded Metric Format in Lambda, the log
-//! locally. The template names these exact strings; scripts/validate-template.sh (run by
+//! Metrics go through the `metrics` facade: CloudWatch Embedded Metric Format in Lambda; locally a
+//! Prometheus endpoint and a one-line summary in the log (the root crate's `local_metrics`). The template names these exact strings; scripts/validate-template.sh (run by
 //! `make test`) fails when the template names a metric that is not defined here, or the reverse.
 
 /// CloudWatch namespace of every metric below.
@@ -24,23 +24,14 @@ pub const TIMELINE_CACHE_HITS: &str = "TimelineCacheHits";
 /// Home timeline reads rebuilt from the Timelines table.
 pub const TIMELINE_CACHE_MISSES: &str = "TimelineCacheMisses";
 
-fn emf_builder() -> metrics_cloudwatch_embedded::Builder {
-    metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(NAMESPACE)
-        .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
-}
-
 /// The Embedded Metric Format recorder of a Lambda function: metrics go to stdout as EMF
 /// documents, flushed after each invocation by `metrics_cloudwatch_embedded::lambda`.
 pub fn install_emf_recorder()
 -> Result<&'static metrics_cloudwatch_embedded::Collector, metrics_cloudwatch_embedded::Error> {
-    emf_builder().init()
-}
-
-/// The local log of the same metrics: the same EMF documents on stdout, every `interval`
-/// (a local run has no invocations to flush after). Needs a tokio runtime.
-pub fn install_metrics_log(interval: std::time::Duration) -> Result<(), metrics_cloudwatch_embedded::Error> {
-    emf_builder().with_auto_flush_interval(interval).init().map(drop)
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension(SERVICE_DIMENSION.0, SERVICE_DIMENSION.1)
+        .init()
 }
 
 /// Logs of a Lambda function: JSON lines (CloudWatch Logs Insights parses them), level from

@@ -72,40 +72,97 @@ async fn serve_answers_fans_out_through_its_poller_and_stops_on_ctrl_c() {
     assert!(status.success(), "{status}");
 }
 
+/// Under load the local metrics stay readable: `/metrics` on its own port counts every fan-out,
+/// the log has one summary line per interval, and no error floods it (EMF's local flushing
+/// logged one error per histogram value beyond 100 between flushes).
+#[tokio::test]
+async fn serve_shows_its_metrics_on_prometheus_and_in_a_summary_line_without_error_floods() {
+    let prefix = unique_prefix();
+    let _leftovers = Leftovers::of(&prefix);
+    let vars = [
+        ("TIMELINE_METRICS_ADDR", "127.0.0.1:0"),
+        ("TIMELINE_METRICS_SUMMARY_SECS", "5"),
+        ("RUST_LOG", "warn,metrics_summary=info"),
+    ];
+    let mut server = Served::start_with(&prefix, &vars).await;
+    let client = &server.client;
+    let (ann, bob) = (client.user("ann").await, client.user("bob").await);
+    client.follow(&bob, &ann).await;
+    const POSTS: usize = 150;
+    let texts: Vec<String> = (0..POSTS).map(|i| format!("metric {i}")).collect();
+    let posts = texts.iter().map(|text| client.post(&ann, text));
+    let last = futures::future::join_all(posts).await.pop().unwrap();
+    client.wait_for_timeline(&bob, |ids| ids.len() == POSTS && ids.contains(&last)).await;
+
+    let metrics = server.metrics.clone().expect("serve printed where its metrics are");
+    let scraped = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    let lag_count = scraped
+        .lines()
+        .find_map(|line| line.strip_prefix("FanoutLagMs_count{service=\"timeline\"} "))
+        .unwrap_or_else(|| panic!("no FanoutLagMs count in:\n{scraped}"));
+    assert!(lag_count.parse::<u64>().unwrap() >= POSTS as u64, "{scraped}");
+
+    let mut log = Vec::new();
+    let summary = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), server.stdout.next_line()).await;
+        let line = line.expect("a summary within 20 s").unwrap().expect("output open");
+        if line.contains("last 5 s:") && line.contains("FanoutLagMs n=") {
+            break line;
+        }
+        log.push(line);
+    };
+    assert!(summary.contains("FanoutEntriesWritten{store=redis} +"), "{summary}");
+    let errors: Vec<_> = log.iter().filter(|line| line.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "errors logged under load: {errors:#?}");
+    assert!(server.interrupt().await.success());
+}
+
 /// `timeline-local serve` running as a child process on the tables of a prefix, with its
 /// checkpoints in that prefix's directory.
 pub struct Served {
     pub client: Client,
+    /// The Prometheus endpoint's URL, when it serves one.
+    pub metrics: Option<String>,
     child: tokio::process::Child,
     /// Held open: the server prints as it stops, and a closed pipe would fail its writes.
-    _stdout: Lines<BufReader<ChildStdout>>,
+    stdout: Lines<BufReader<ChildStdout>>,
 }
 
 impl Served {
-    /// Start it and wait until it says where it listens.
+    /// Start it, without a metrics endpoint, and wait until it says where it listens.
     pub async fn start(prefix: &str) -> Self {
+        Self::start_with(prefix, &[("TIMELINE_METRICS_ADDR", "off")]).await
+    }
+
+    /// Start it with `vars` added to its environment.
+    pub async fn start_with(prefix: &str, vars: &[(&str, &str)]) -> Self {
         let checkpoint_dir = checkpoint_dir(prefix);
-        let vars = [
+        let mut all = vec![
             ("TIMELINE_TABLE_PREFIX", prefix),
             ("TIMELINE_HTTP_ADDR", "127.0.0.1:0"),
             ("TIMELINE_POST_LIMIT", "off"),
             ("TIMELINE_CHECKPOINT_DIR", checkpoint_dir.to_str().expect("a UTF-8 temporary directory")),
         ];
-        let mut child = tokio::process::Command::from(local(&["serve"], &vars))
+        all.extend_from_slice(vars);
+        let mut child = tokio::process::Command::from(local(&["serve"], &all))
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut metrics = None;
         let base = loop {
             let line =
-                tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
+                tokio::time::timeout(Duration::from_secs(60), stdout.next_line()).await.unwrap().unwrap();
             let line = line.expect("serve printed where it listens before closing its output");
+            if let Some(url) = line.strip_prefix("metrics for Prometheus on ") {
+                metrics = Some(url.to_owned());
+            }
             if let Some(url) = line.strip_prefix("timeline service listening on ") {
                 break url.to_owned();
             }
         };
-        Self { client: Client::new(&base), child, _stdout: lines }
+        Self { client: Client::new(&base), metrics, child, stdout }
     }
 
     /// Send SIGINT, as Ctrl-C does, and wait for the exit (at most 10 s).
