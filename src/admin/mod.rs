@@ -8,10 +8,12 @@
 //! - [`timelines`]: `verify` and `rebuild`, each user's timelines against the truth.
 //! - [`replay`]: a table's stream, or one failure record's range, through the fan-out handler.
 //! - [`warm`]: cached timelines refilled from the durable ones.
+//! - [`restore`]: a backup's tables, restored beside this deployment's, copied into them.
 //! - [`progress`]: a bar on a terminal, plain lines elsewhere, and the pacing of `--rate`.
 
 pub mod progress;
 pub mod replay;
+pub mod restore;
 pub mod timelines;
 pub mod walk;
 pub mod warm;
@@ -59,6 +61,10 @@ pub enum AdminError {
     FailureRecord { path: PathBuf, source: serde_json::Error },
     #[error("{}, line {line}: {source}", path.display())]
     UsersFile { path: PathBuf, line: usize, source: timeline_model::ValidationError },
+    #[error(
+        "the table {table} does not exist: restore or import the backup into it first (docs/deploy.md, \"Backups and restore\")"
+    )]
+    NoRestoredTable { table: String },
     #[error("the table {table} has no stream")]
     NoStream { table: String },
     #[error(
@@ -83,7 +89,8 @@ impl AdminError {
             | Self::CheckpointSegments { .. }
             | Self::ReadInput { .. }
             | Self::FailureRecord { .. }
-            | Self::UsersFile { .. } => USAGE,
+            | Self::UsersFile { .. }
+            | Self::NoRestoredTable { .. } => USAGE,
         }
     }
 }

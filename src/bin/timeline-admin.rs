@@ -22,7 +22,7 @@ use timeline_service::admin::walk::{Selection, Walked};
 use timeline_service::admin::warm;
 use timeline_service::admin::{Admin, AdminResult, DRIFT, INTERRUPTED, USAGE};
 use timeline_service::error_chain;
-use timeline_store::{Environment, Runner, StoreSettings};
+use timeline_store::{Environment, Runner, StoreSettings, TableNames};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -108,6 +108,19 @@ enum Command {
         #[arg(long, value_name = "DURATION", value_parser = parse_span, conflicts_with = "users_file")]
         active_since: Option<std::time::Duration>,
         /// At most this many entries cached per second.
+        #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
+        rate: Option<u32>,
+    },
+    /// Copy a backup's users, usernames, follows and tweets tables (restored or imported beside
+    /// this deployment's, under another prefix) into this deployment's; then `rebuild --all`.
+    Restore {
+        /// The table prefix of the restored tables, e.g. `restore-` for `restore-tweets`.
+        #[arg(long, value_name = "PREFIX")]
+        from_prefix: String,
+        /// Parallel segments of the Scan of each table.
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        segments: u32,
+        /// At most this many items written per second.
         #[arg(long, value_name = "ITEMS_PER_S", value_parser = clap::value_parser!(u32).range(1..))]
         rate: Option<u32>,
     },
@@ -243,6 +256,22 @@ async fn run(command: Command, settings: &StoreSettings, stop: CancellationToken
             let (warmed, walked) = admin.warm(selection, &Pacer::new(rate), &progress).await?;
             progress.finish(&format!("{} entries cached", warmed.entries));
             println!("{} users warmed, {} entries cached", warmed.users, warmed.entries);
+            Ok(exit_code(walked, ExitCode::SUCCESS))
+        }
+        Command::Restore { from_prefix, segments, rate } => {
+            if from_prefix == settings.table_prefix {
+                eprintln!(
+                    "error: --from-prefix is this deployment's own prefix: name the restored tables' prefix"
+                );
+                return Ok(ExitCode::from(USAGE));
+            }
+            let admin = Admin::connect(settings, stop).await?;
+            let progress = Progress::new("restore", "items", None);
+            let from = TableNames::with_prefix(&from_prefix);
+            let (copied, walked) = admin.restore(&from, segments, &Pacer::new(rate), &progress).await?;
+            let summary: Vec<String> = copied.iter().map(|t| format!("{} {}", t.items, t.table)).collect();
+            progress.finish(&summary.join(", "));
+            println!("copied {}; now run: timeline-admin rebuild --all", summary.join(", "));
             Ok(exit_code(walked, ExitCode::SUCCESS))
         }
     }

@@ -459,3 +459,43 @@ async fn stale_snapshot_heals(app: TestApp, mut node: impl redis::aio::Connectio
     let healed = app.wait_for_timeline(&bob, |ids| ids == truth.as_slice()).await;
     assert_eq!(healed, truth, "healed within 30 s of polling");
 }
+
+/// A backup's tables (here: a deployment whose data is the backup, under its own prefix, as a
+/// point-in-time restore or an S3 import would leave them) copied into a deployment that lost
+/// everything; after `rebuild --all`, every timeline reads as it did in the backup.
+#[tokio::test]
+async fn restore_copies_a_backups_tables_in_and_a_rebuild_makes_the_timelines_whole() {
+    let backup = spawn_app().await;
+    let users = some_activity(&backup).await;
+    let expected = timelines(&backup, &users).await;
+
+    let lost = spawn_app().await;
+    let restored =
+        admin(&lost, &["restore", "--from-prefix", &backup.prefix, "--segments", "3", "--rate", "5000"], &[]);
+    assert_success(&restored);
+    let out = String::from_utf8_lossy(&restored.stdout);
+    assert!(out.contains(&format!("4 {}users", lost.prefix)), "the four profiles: {out}");
+    assert!(out.contains("now run: timeline-admin rebuild --all"), "{out}");
+    assert_success(&admin(&lost, &["rebuild", "--all"], &[]));
+    assert_success(&admin(&lost, &["verify", "--all"], &[]));
+    assert_eq!(timelines(&lost, &users).await, expected, "REST reads show the backup's timelines");
+    let path = format!("/users/{}", users[0]);
+    let (lost_profile, backup_profile) = (
+        lost.call(reqwest::Method::GET, &path, None, None).await,
+        backup.call(reqwest::Method::GET, &path, None, None).await,
+    );
+    assert_eq!(lost_profile.body, backup_profile.body, "profiles and counts too");
+
+    let again = admin(&lost, &["restore", "--from-prefix", &backup.prefix], &[]);
+    assert_success(&again);
+    assert_success(&admin(&lost, &["verify", "--all"], &[]));
+
+    let missing = admin(&lost, &["restore", "--from-prefix", "no-such-restore-"], &[]);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no-such-restore-users does not exist"),
+        "{missing:?}"
+    );
+    let own = admin(&lost, &["restore", "--from-prefix", &lost.prefix], &[]);
+    assert_eq!(own.status.code(), Some(2), "its own tables are not a backup: {own:?}");
+}

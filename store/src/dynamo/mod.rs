@@ -6,6 +6,7 @@
 //! - `calls`: the calls a client makes, counted by operation.
 //! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
 //! - `user_scan`: every user, by segments and pages, for the operator tools.
+//! - `table_copy`: a restored table copied into this deployment's (`timeline-admin restore`).
 
 mod batch;
 mod calls;
@@ -13,6 +14,7 @@ mod errors;
 mod follows;
 mod idempotency;
 mod requests;
+mod table_copy;
 mod tables;
 mod timelines;
 mod tweets;
@@ -26,6 +28,7 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 pub use batch::{CONCURRENCY as BATCHES_IN_FLIGHT, WRITE_CHUNK};
 pub use calls::Calls;
+pub use table_copy::CopiedPage;
 pub use tables::{Streams, TableNames};
 pub use timelines::ENTRY_TTL;
 pub use user_scan::{Segment, UserPage};
