@@ -9,10 +9,13 @@
 //! - [`tokens`]: local HS256 bearer tokens, checked here as API Gateway checks them in AWS.
 //! - [`admin`]: the commands of `timeline-admin`, the operator tools (verify, rebuild, replay).
 //! - [`local_metrics`]: the local server's metrics, on a Prometheus endpoint and in the log.
+//! - [`http_server`]: the local server's connections, with the time-outs and the connection
+//!   limit API Gateway gives the Lambdas in AWS.
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
 
 pub mod admin;
+pub mod http_server;
 pub mod local_metrics;
 pub mod poller;
 pub mod tokens;
@@ -104,12 +107,7 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
     let state = AppState::new(dynamo, cache, authenticator, &settings.api);
     let app = timeline_api::router(state.clone());
     let stopping = CancellationToken::new();
-    let server_stopping = stopping.clone().cancelled_owned();
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(server_stopping).await {
-            tracing::error!(%error, "local server stopped");
-        }
-    });
+    let server = tokio::spawn(http_server::serve(listener, app, settings.http, stopping.clone()));
     let poller = tokio::spawn(poller.run(stopping.clone()));
     Ok(LocalService { addr, state, stopping, server, poller })
 }

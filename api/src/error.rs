@@ -32,6 +32,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// The local server only: API Gateway buffers the body itself in AWS.
+    #[error("the request body did not arrive within {secs} s")]
+    RequestTimeout { secs: u64 },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::RequestTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -115,6 +119,7 @@ mod tests {
             ApiError::Conflict(""),
             ApiError::PayloadTooLarge,
             ApiError::UnsupportedMediaType,
+            ApiError::RequestTimeout { secs: 10 },
             ApiError::RateLimited { retry_after_secs: 1 },
             ApiError::Unavailable(StoreError::Unavailable {
                 backend: timeline_model::ports::Backend::Redis,
@@ -133,6 +138,7 @@ mod tests {
                 | ApiError::Conflict(_)
                 | ApiError::PayloadTooLarge
                 | ApiError::UnsupportedMediaType
+                | ApiError::RequestTimeout { .. }
                 | ApiError::RateLimited { .. }
                 | ApiError::Unavailable(_) => {}
             }

@@ -8,6 +8,10 @@
 //! The response names the lowest failed sequence number: Lambda (or the local poller) retries
 //! from there. Records after it that did land are applied again, which changes nothing: every
 //! write is idempotent (docs/ARCHITECTURE.md, "Fan-out within a batch").
+//!
+//! A failed cache write does not fail its record (`timeline_model::fanout::stale`): the copies
+//! it missed are noted and the notes stored before the batch is answered; each batch also
+//! repairs the notes stored before, once the cache answers again.
 
 use std::collections::HashSet;
 
@@ -17,8 +21,9 @@ use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use timeline_model::Timestamp;
 use timeline_model::fanout::batch::{Subject, waves};
-use timeline_model::fanout::{Fanout, TimelineEvent};
-use timeline_model::ports::StoreError;
+use timeline_model::fanout::stale::{self, StaleCaches};
+use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
+use timeline_model::ports::{StoreError, StoreResult};
 use timeline_store::stream::{self, Decoded};
 use timeline_store::{Dynamo, RedisCache, StoreSettings, telemetry};
 
@@ -51,8 +56,14 @@ impl Engine {
         Ok(Self::new(Dynamo::connect(settings).await, cache, settings.fanout_threshold))
     }
 
-    /// The domain's fan-out, wired to the stores.
-    pub fn fanout(&self) -> StoreFanout<'_> {
+    /// Authors with more followers are merged in at read time.
+    pub fn fanout_threshold(&self) -> u64 {
+        self.fanout_threshold
+    }
+
+    /// The domain's fan-out, wired to the stores, noting in `stale` the cached copies that
+    /// missed a change.
+    fn fanout<'s>(&'s self, stale: &'s StaleCaches) -> StoreFanout<'s> {
         Fanout {
             follows: &self.dynamo,
             tweets: &self.dynamo,
@@ -61,11 +72,57 @@ impl Engine {
             users: &self.dynamo,
             page_size: FOLLOWER_PAGE,
             fanout_threshold: self.fanout_threshold,
+            stale,
         }
     }
 
-    /// Apply a batch; the response names the first record to retry, if any.
+    /// Apply one change on its own, as a tool does (a stream batch goes through [`Self::handle`]).
+    pub async fn apply(&self, event: &TimelineEvent) -> StoreResult<FanoutReport> {
+        let stale = StaleCaches::default();
+        let report = Box::pin(self.fanout(&stale).apply(event)).await?;
+        stale.store(&self.dynamo).await?;
+        Ok(report)
+    }
+
+    /// Apply a batch (and meanwhile repair what earlier cache outages left stale); the response
+    /// names the first record to retry, if any.
     pub async fn handle(&self, event: &DynamoDbEvent) -> DynamoDbEventResponse {
+        let stale = StaleCaches::default();
+        let (mut lowest_failed, ()) =
+            futures::join!(Box::pin(self.apply_batch(event, &stale)), Box::pin(self.repair_stale()));
+        match stale.store(&self.dynamo).await {
+            Ok(0) => {}
+            Ok(copies) => {
+                tracing::warn!(copies, "cache writes failed; noted the cached copies they missed for repair");
+                metrics::counter!(telemetry::FANOUT_STALE_COPIES).increment(copies as u64);
+            }
+            // Unnoted, a missed copy would stay stale: the whole batch is applied again.
+            Err(error) => {
+                tracing::warn!(%error, "could not note the cached copies a cache outage missed; retrying the batch");
+                lowest_failed = event.records.iter().reduce(earliest).map(sequence_number);
+            }
+        }
+        let mut response = DynamoDbEventResponse::default();
+        if let Some(sequence_number) = lowest_failed {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = sequence_number;
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+
+    /// Drop the cached copies noted stale by earlier batches, if the cache answers.
+    async fn repair_stale(&self) {
+        match stale::repair(&self.dynamo, &self.cache).await {
+            Ok(0) => {}
+            Ok(copies) => tracing::info!(copies, "dropped cached copies a cache outage left stale"),
+            Err(error) => tracing::debug!(%error, "stale cached copies wait for the cache"),
+        }
+    }
+
+    /// Apply the changes of a batch in waves; the sequence number of the earliest record that
+    /// failed for now.
+    async fn apply_batch(&self, event: &DynamoDbEvent, stale: &StaleCaches) -> Option<Option<String>> {
         let changes: Vec<Change> = event
             .records
             .iter()
@@ -81,18 +138,12 @@ impl Engine {
                     live.push(change);
                 }
             }
-            for failed in self.apply_wave(&live).await {
+            for failed in self.apply_wave(&live, stale).await {
                 stalled.insert(&failed.subject);
                 lowest_failed = Some(lowest_failed.map_or(failed.record, |low| earliest(low, failed.record)));
             }
         }
-        let mut response = DynamoDbEventResponse::default();
-        if let Some(record) = lowest_failed {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-        }
-        response
+        lowest_failed.map(sequence_number)
     }
 
     /// The Lambda function's handler: a stream event in, a partial batch response out. It
@@ -106,14 +157,14 @@ impl Engine {
 
     /// Apply the changes of a wave together; if that fails, one by one. Returns those that
     /// failed for now.
-    async fn apply_wave<'c>(&self, wave: &[&'c Change<'c>]) -> Vec<&'c Change<'c>> {
+    async fn apply_wave<'c>(&self, wave: &[&'c Change<'c>], stale: &StaleCaches) -> Vec<&'c Change<'c>> {
         if let [only] = wave {
-            return self.apply_one(only).await.err().into_iter().collect();
+            return self.apply_one(only, stale).await.err().into_iter().collect();
         }
         let events: Vec<TimelineEvent> = wave.iter().map(|c| c.event.clone()).collect();
         // Boxed: the fan-out's future nests deep (SDK calls inside batches inside pages), and a
         // box keeps every caller's future small and within the compiler's layout depth.
-        match Box::pin(self.fanout().apply_many(&events)).await {
+        match Box::pin(self.fanout(stale).apply_many(&events)).await {
             Ok(report) => {
                 for (change, followers) in wave.iter().zip(&report.followers) {
                     record_lag(change, *followers);
@@ -123,7 +174,7 @@ impl Engine {
             }
             Err(error) => {
                 tracing::warn!(%error, records = wave.len(), "a wave of the batch failed; applying its records one by one");
-                let attempts: Vec<_> = wave.iter().map(|change| self.apply_one(change)).collect();
+                let attempts: Vec<_> = wave.iter().map(|change| self.apply_one(change, stale)).collect();
                 let outcomes: Vec<_> =
                     futures::stream::iter(attempts).buffer_unordered(RECORDS_IN_FLIGHT).collect().await;
                 outcomes.into_iter().filter_map(Result::err).collect()
@@ -132,8 +183,8 @@ impl Engine {
     }
 
     /// Apply one change; `Err(change)` when it failed for now and must be retried.
-    async fn apply_one<'c>(&self, change: &'c Change<'c>) -> Result<(), &'c Change<'c>> {
-        match Box::pin(self.fanout().apply(&change.event)).await {
+    async fn apply_one<'c>(&self, change: &'c Change<'c>, stale: &StaleCaches) -> Result<(), &'c Change<'c>> {
+        match Box::pin(self.fanout(stale).apply(&change.event)).await {
             Ok(report) => {
                 record_lag(change, report.followers);
                 record_entries(report.durable_entries, report.cached_entries);
@@ -192,6 +243,10 @@ fn earliest<'r>(a: &'r EventRecord, b: &'r EventRecord) -> &'r EventRecord {
         (sequence.len(), sequence.to_owned())
     };
     if key(b) < key(a) { b } else { a }
+}
+
+fn sequence_number(record: &EventRecord) -> Option<String> {
+    record.change.sequence_number.clone()
 }
 
 fn skip(record: &EventRecord, reason: &str) {

@@ -225,7 +225,7 @@ impl Backlog {
 
     async fn evict_keys(&self) -> BenchResult<()> {
         for owner in &self.followers {
-            self.cache.evict(owner).await?;
+            self.cache.evict(std::slice::from_ref(owner)).await?;
         }
         Ok(())
     }

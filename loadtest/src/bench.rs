@@ -22,6 +22,7 @@
 
 use std::time::{Duration, Instant};
 
+use timeline_model::fanout::stale::StaleCaches;
 use timeline_model::fanout::{Fanout, FanoutReport, TimelineEvent};
 use timeline_model::ports::{CreateProfile, TimelineCache, TimelineStore, Tweets, Users};
 use timeline_model::{
@@ -177,7 +178,7 @@ impl Bench {
 
     async fn fan_out(&mut self, page_size: usize) -> BenchResult<(Duration, FanoutReport)> {
         let event = self.post().await?;
-        let (dynamo, cache) = (&self.dynamo, &self.cache);
+        let (dynamo, cache, stale) = (&self.dynamo, &self.cache, StaleCaches::default());
         let fanout = Fanout {
             follows: dynamo,
             tweets: dynamo,
@@ -186,10 +187,13 @@ impl Bench {
             users: dynamo,
             page_size,
             fanout_threshold: ALWAYS_FAN_OUT,
+            stale: &stale,
         };
         let started = Instant::now();
         let report = Box::pin(fanout.apply(&event)).await?;
-        Ok((started.elapsed(), report))
+        let elapsed = started.elapsed();
+        stale.store(dynamo).await?;
+        Ok((elapsed, report))
     }
 
     /// One timeline entry per follower, for a tweet of the author's, written by the store's batch
@@ -211,7 +215,7 @@ impl Bench {
     /// Another fan-out, through ports that time each phase.
     async fn probed_fan_out(&mut self, page_size: usize) -> BenchResult<Phases> {
         let event = self.post().await?;
-        let probe = Probe::new(&self.dynamo, &self.cache);
+        let (probe, stale) = (Probe::new(&self.dynamo, &self.cache), StaleCaches::default());
         let fanout = Fanout {
             follows: &probe,
             tweets: &self.dynamo,
@@ -220,10 +224,12 @@ impl Bench {
             users: &self.dynamo,
             page_size,
             fanout_threshold: ALWAYS_FAN_OUT,
+            stale: &stale,
         };
         let started = Instant::now();
         Box::pin(fanout.apply(&event)).await?;
         let wall = started.elapsed();
+        stale.store(&self.dynamo).await?;
         Ok(probe.phases(wall))
     }
 
@@ -237,7 +243,7 @@ impl Bench {
 
     async fn evict_keys(&self) -> BenchResult<()> {
         for owner in self.cached_followers() {
-            self.cache.evict(owner).await?;
+            self.cache.evict(std::slice::from_ref(owner)).await?;
         }
         for tweet in &self.posted {
             self.cache.forget_tweet(tweet).await?;

@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use timeline_model::fanout::stale::{Stale, StaleNote};
 use timeline_model::ports::{
     CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
 };
@@ -135,6 +136,18 @@ impl TimelineStore for Probe<'_> {
     async fn by_author(&self, owner: &UserId, author: &UserId) -> StoreResult<Vec<TimelineEntry>> {
         TimelineStore::by_author(self.dynamo, owner, author).await
     }
+
+    async fn note_stale(&self, stale: &Stale) -> StoreResult<()> {
+        self.dynamo.note_stale(stale).await
+    }
+
+    async fn stale_notes(&self, limit: usize) -> StoreResult<Vec<StaleNote>> {
+        self.dynamo.stale_notes(limit).await
+    }
+
+    async fn clear_stale(&self, note: &StaleNote) -> StoreResult<()> {
+        self.dynamo.clear_stale(note).await
+    }
 }
 
 impl TimelineCache for Probe<'_> {
@@ -161,6 +174,14 @@ impl TimelineCache for Probe<'_> {
 
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         TimelineCache::remove(self.cache, entries).await
+    }
+
+    async fn evict(&self, owners: &[UserId]) -> StoreResult<()> {
+        self.cache.evict(owners).await
+    }
+
+    async fn forget_recent(&self, authors: &[UserId]) -> StoreResult<()> {
+        self.cache.forget_recent(authors).await
     }
 
     async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {

@@ -4,9 +4,11 @@
 use crate::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bodies::Bodies;
 use crate::fanout::Fanout;
+use crate::fanout::stale::{Stale, StaleCaches, StaleNote};
 use crate::follow::Follow;
 use crate::home::{Home, Rebuilds};
 use crate::limits::{IdempotencyKey, RateLimit};
@@ -51,6 +53,7 @@ pub fn fanout_with_threshold(memory: &Memory, threshold: u64) -> MemoryFanout<'_
         users: memory,
         page_size: 2,
         fanout_threshold: threshold,
+        stale: &memory.stale,
     }
 }
 
@@ -86,9 +89,23 @@ pub struct Memory {
     pub fills: Mutex<u32>,
     /// When each reader was last recorded as seen.
     pub seen: Mutex<HashMap<UserId, Timestamp>>,
+    /// What the fan-outs over this store noted as stale, before it is stored.
+    pub stale: StaleCaches,
+    /// Stored notes of stale copies, by key.
+    pub stale_notes: Mutex<BTreeMap<String, Stale>>,
+    /// While set, every cache write fails as if Redis were down.
+    pub cache_down: AtomicBool,
 }
 
 impl Memory {
+    /// `Err` as Redis down answers, while [`Self::cache_down`] is set.
+    fn cache_up(&self) -> StoreResult<()> {
+        if self.cache_down.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable { backend: Backend::Redis, source: "down".into() });
+        }
+        Ok(())
+    }
+
     pub fn durable_timeline(&self, owner: &UserId) -> Vec<TweetId> {
         let durable = self.durable.lock().unwrap();
         durable.keys().filter(|(o, _)| o == owner).map(|(_, t)| *t).rev().collect()
@@ -271,6 +288,22 @@ impl TimelineStore for Memory {
         let durable = self.durable.lock().unwrap();
         Ok(durable.values().filter(|e| &e.owner_id == owner && &e.author_id == author).cloned().collect())
     }
+    async fn note_stale(&self, stale: &Stale) -> StoreResult<()> {
+        let mut notes = self.stale_notes.lock().unwrap();
+        let next = notes.last_key_value().map_or(0, |(key, _)| key.parse::<u64>().unwrap() + 1);
+        let key = format!("{next:08}");
+        notes.insert(key, stale.clone());
+        Ok(())
+    }
+    async fn stale_notes(&self, limit: usize) -> StoreResult<Vec<StaleNote>> {
+        let notes = self.stale_notes.lock().unwrap();
+        let note = |(key, stale): (&String, &Stale)| StaleNote { key: key.clone(), stale: stale.clone() };
+        Ok(notes.iter().take(limit).map(note).collect())
+    }
+    async fn clear_stale(&self, note: &StaleNote) -> StoreResult<()> {
+        self.stale_notes.lock().unwrap().remove(&note.key);
+        Ok(())
+    }
 }
 
 impl TimelineCache for Memory {
@@ -310,6 +343,7 @@ impl TimelineCache for Memory {
         Ok(true)
     }
     async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
+        self.cache_up()?;
         let mut cached = self.cached.lock().unwrap();
         let mut written = 0;
         for e in entries {
@@ -324,6 +358,7 @@ impl TimelineCache for Memory {
         Ok(written)
     }
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        self.cache_up()?;
         let mut cached = self.cached.lock().unwrap();
         for e in entries {
             if let Some(ids) = cached.get_mut(&e.owner_id) {
@@ -333,6 +368,7 @@ impl TimelineCache for Memory {
         Ok(())
     }
     async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.cache_up()?;
         let cached = self.cached.lock().unwrap();
         let mut merged = self.cached_merged.lock().unwrap();
         for e in edges.iter().filter(|e| cached.contains_key(&e.follower_id)) {
@@ -341,6 +377,7 @@ impl TimelineCache for Memory {
         Ok(())
     }
     async fn remove_merged(&self, edges: &[Follow]) -> StoreResult<()> {
+        self.cache_up()?;
         let mut merged = self.cached_merged.lock().unwrap();
         for e in edges {
             if let Some(authors) = merged.get_mut(&e.follower_id) {
@@ -349,11 +386,30 @@ impl TimelineCache for Memory {
         }
         Ok(())
     }
+    async fn evict(&self, owners: &[UserId]) -> StoreResult<()> {
+        self.cache_up()?;
+        let (mut cached, mut merged) = (self.cached.lock().unwrap(), self.cached_merged.lock().unwrap());
+        for owner in owners {
+            cached.remove(owner);
+            merged.remove(owner);
+        }
+        Ok(())
+    }
+    async fn forget_recent(&self, authors: &[UserId]) -> StoreResult<()> {
+        self.cache_up()?;
+        let (mut recent, mut complete) = (self.recent.lock().unwrap(), self.complete_recent.lock().unwrap());
+        for author in authors {
+            recent.remove(author);
+            complete.remove(author);
+        }
+        Ok(())
+    }
     async fn tweets(&self, ids: &[TweetId]) -> StoreResult<Vec<Option<Tweet>>> {
         let bodies = self.bodies.lock().unwrap();
         Ok(ids.iter().map(|id| bodies.get(id).cloned()).collect())
     }
     async fn put_tweets(&self, tweets: &[Tweet]) -> StoreResult<()> {
+        self.cache_up()?;
         let mut bodies = self.bodies.lock().unwrap();
         for t in tweets {
             bodies.insert(t.tweet_id, t.clone());
@@ -361,20 +417,24 @@ impl TimelineCache for Memory {
         Ok(())
     }
     async fn forget_tweet(&self, id: &TweetId) -> StoreResult<()> {
+        self.cache_up()?;
         self.bodies.lock().unwrap().remove(id);
         Ok(())
     }
     async fn add_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        self.cache_up()?;
         self.recent.lock().unwrap().entry(author.clone()).or_default().insert(*tweet);
         Ok(())
     }
     async fn remove_recent(&self, author: &UserId, tweet: &TweetId) -> StoreResult<()> {
+        self.cache_up()?;
         if let Some(ids) = self.recent.lock().unwrap().get_mut(author) {
             ids.remove(tweet);
         }
         Ok(())
     }
     async fn fill_recent(&self, author: &UserId, ids: &[TweetId]) -> StoreResult<()> {
+        self.cache_up()?;
         self.recent.lock().unwrap().entry(author.clone()).or_default().extend(ids.iter().copied());
         self.complete_recent.lock().unwrap().insert(author.clone());
         Ok(())

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::future::Future;
 
+use crate::fanout::stale::{Stale, StaleNote};
 use crate::follow::Follow;
 use crate::limits::{IdempotencyKey, RateLimit};
 use crate::timeline::TimelineEntry;
@@ -192,6 +193,12 @@ pub trait TimelineStore: Send + Sync {
         owner: &UserId,
         author: &UserId,
     ) -> impl Future<Output = StoreResult<Vec<TimelineEntry>>> + Send;
+    /// Record cached copies that missed a change, for a later repair (`fanout::stale`).
+    fn note_stale(&self, stale: &Stale) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Up to `limit` notes of stale copies, oldest first.
+    fn stale_notes(&self, limit: usize) -> impl Future<Output = StoreResult<Vec<StaleNote>>> + Send;
+    /// Forget a note whose copies were dropped.
+    fn clear_stale(&self, note: &StaleNote) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// The cache in front of the timelines and tweets. A timeline is either cached in full (the
@@ -221,6 +228,10 @@ pub trait TimelineCache: Send + Sync {
     /// Returns how many entries were written.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Forget the owners' cached timelines: their next reads rebuild them from the durable ones.
+    fn evict(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Forget the authors' recent lists: readers use the authors' index until one is filled.
+    fn forget_recent(&self, authors: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Add each edge's followee to the follower's merged authors where that timeline is cached.
     fn add_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;
     fn remove_merged(&self, edges: &[Follow]) -> impl Future<Output = StoreResult<()>> + Send;

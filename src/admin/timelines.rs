@@ -132,6 +132,6 @@ impl Admin {
     async fn repair(&self, user: &UserId, drift: &Drift) -> AdminResult<()> {
         self.dynamo.insert(&drift.missing).await?;
         TimelineStore::remove(&self.dynamo, &drift.extra).await?;
-        Ok(self.cache.evict(user).await?)
+        Ok(self.cache.evict(std::slice::from_ref(user)).await?)
     }
 }

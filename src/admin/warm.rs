@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use timeline_model::UserId;
 use timeline_model::bodies::Bodies;
 use timeline_model::home::{Home, Rebuilds};
+use timeline_model::ports::TimelineCache;
 
 use super::progress::{Pacer, Progress};
 use super::walk::{Selection, Walked};
@@ -58,7 +59,7 @@ impl Admin {
         let warmed = Mutex::new(Warmed::default());
         let walked = self
             .walk(selection, async |user: UserId| {
-                self.cache.evict(&user).await?;
+                self.cache.evict(std::slice::from_ref(&user)).await?;
                 let entries = home.fill(&user).await?;
                 pacer.reserve(entries as u64).await;
                 let mut warmed = warmed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

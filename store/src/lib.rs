@@ -21,5 +21,5 @@ pub mod telemetry;
 pub use dynamo::{Dynamo, Streams, TableNames};
 pub use redis_cache::RedisCache;
 pub use settings::{
-    ApiSettings, Environment, LocalSettings, MetricsSettings, Runner, SettingError, StoreSettings,
+    ApiSettings, Environment, HttpLimits, LocalSettings, MetricsSettings, Runner, SettingError, StoreSettings,
 };

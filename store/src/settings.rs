@@ -46,6 +46,9 @@ const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
 const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
 const METRICS_ADDR: &str = "TIMELINE_METRICS_ADDR";
 const METRICS_SUMMARY: &str = "TIMELINE_METRICS_SUMMARY_SECS";
+const HTTP_HEADER_TIMEOUT: &str = "TIMELINE_HTTP_HEADER_TIMEOUT_SECS";
+const HTTP_BODY_TIMEOUT: &str = "TIMELINE_HTTP_BODY_TIMEOUT_SECS";
+const HTTP_MAX_CONNECTIONS: &str = "TIMELINE_HTTP_MAX_CONNECTIONS";
 
 /// The secret local tokens (and, locally, cursors) are signed with when none is set. It is
 /// public, so only the local runner may fall back to it.
@@ -104,6 +107,21 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the browser origin allowed to read responses",
     },
     Variable { name: HTTP_ADDR, default: "`127.0.0.1:3000`", meaning: "listen address of the local server" },
+    Variable {
+        name: HTTP_HEADER_TIMEOUT,
+        default: "`10`",
+        meaning: "the local server closes a connection that has not sent a request head this long, or sat idle this long between requests (seconds)",
+    },
+    Variable {
+        name: HTTP_BODY_TIMEOUT,
+        default: "`10`",
+        meaning: "the local server answers `408` to a request whose body has not arrived in full this long after its head (seconds)",
+    },
+    Variable {
+        name: HTTP_MAX_CONNECTIONS,
+        default: "`2048`",
+        meaning: "connections the local server keeps open at once; one more takes the place of the oldest that is not answering a request (about 25 KB each at most)",
+    },
     Variable {
         name: JWT_SECRET,
         default: "`timeline-local-dev-secret`",
@@ -340,6 +358,45 @@ pub struct LocalSettings {
     /// Where the stream poller keeps its checkpoints: one file per streamed table.
     pub checkpoint_dir: PathBuf,
     pub metrics: MetricsSettings,
+    pub http: HttpLimits,
+}
+
+/// What the local server allows a connection (API Gateway sets its own limits in AWS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// To send a complete request head, and to sit idle between two requests.
+    pub header_timeout: Duration,
+    /// To send the whole body, from the end of the head.
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl HttpLimits {
+    pub const DEFAULT: Self = Self {
+        header_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_secs(10),
+        max_connections: 2048,
+    };
+
+    fn from_env(env: &Environment) -> Result<Self, SettingError> {
+        let secs = |raw: &str| match raw.parse::<u64>() {
+            Ok(secs @ 1..) => Ok(Duration::from_secs(secs)),
+            _ => Err("a whole number of seconds, at least 1, e.g. 10".to_owned()),
+        };
+        Ok(Self {
+            header_timeout: env.parse(HTTP_HEADER_TIMEOUT, || Self::DEFAULT.header_timeout, secs)?,
+            body_timeout: env.parse(HTTP_BODY_TIMEOUT, || Self::DEFAULT.body_timeout, secs)?,
+            max_connections: env.parse(
+                HTTP_MAX_CONNECTIONS,
+                || Self::DEFAULT.max_connections,
+                |raw| match raw.parse::<usize>() {
+                    // A semaphore's permits are counted in u32 on shutdown.
+                    Ok(n @ 1..=1_000_000) => Ok(n),
+                    _ => Err("a number of connections from 1 to 1000000, e.g. 2048".to_owned()),
+                },
+            )?,
+        })
+    }
 }
 
 /// How the local server shows its metrics (the Lambdas send theirs to CloudWatch as EMF).
@@ -398,6 +455,7 @@ impl LocalSettings {
                 |raw| Ok(PathBuf::from(raw)),
             )?,
             metrics: MetricsSettings::from_env(env)?,
+            http: HttpLimits::from_env(env)?,
         })
     }
 }
@@ -494,6 +552,25 @@ mod tests {
             summary_every: Some(Duration::from_secs(60)),
         };
         assert_eq!(settings.metrics, metrics);
+    }
+
+    #[test]
+    fn the_local_servers_limits_are_read_and_checked() {
+        assert_eq!(LocalSettings::from_env(&env(&[])).unwrap().http, HttpLimits::DEFAULT);
+        let vars = [(HTTP_HEADER_TIMEOUT, "3"), (HTTP_BODY_TIMEOUT, "4"), (HTTP_MAX_CONNECTIONS, "64")];
+        let limits = LocalSettings::from_env(&env(&vars)).unwrap().http;
+        let expected = HttpLimits {
+            header_timeout: Duration::from_secs(3),
+            body_timeout: Duration::from_secs(4),
+            max_connections: 64,
+        };
+        assert_eq!(limits, expected);
+        let error = LocalSettings::from_env(&env(&[(HTTP_HEADER_TIMEOUT, "0")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TIMELINE_HTTP_HEADER_TIMEOUT_SECS=\"0\": expected a whole number of seconds, at least 1, e.g. 10"
+        );
+        assert!(LocalSettings::from_env(&env(&[(HTTP_MAX_CONNECTIONS, "0")])).is_err());
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub const FANOUT_FOLLOWERS_PER_TWEET: &str = "FanoutFollowersPerTweet";
 pub const FANOUT_RETRIES: &str = "FanoutRetries";
 /// Stream records that can never succeed, logged and skipped so they never block a shard.
 pub const FANOUT_SKIPPED_RECORDS: &str = "FanoutSkippedRecords";
+/// Cached copies noted stale because a cache write failed (repaired once the cache is back).
+pub const FANOUT_STALE_COPIES: &str = "FanoutStaleCopies";
 /// Home timeline reads served from Redis.
 pub const TIMELINE_CACHE_HITS: &str = "TimelineCacheHits";
 /// Home timeline reads rebuilt from the Timelines table.

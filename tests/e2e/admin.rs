@@ -160,7 +160,14 @@ async fn empty_timelines(app: &TestApp, users: &[String]) {
     let dynamo = &app.service.state.dynamo;
     for user in users {
         let id = UserId::parse(user).unwrap();
-        let rows = dynamo.newest(&id, None, 1000).await.unwrap();
+        // The fan-out writes Redis and the durable table concurrently: wait until the durable
+        // copy holds what the reader saw, or a late write lands after the emptying.
+        let served = app.timeline(user).await;
+        let durable = || async { dynamo.newest(&id, None, 1000).await.unwrap() };
+        let rows = crate::helpers::poll_until(durable, |rows| {
+            rows.iter().map(|row| row.tweet_id.to_string()).eq(served.iter().cloned())
+        })
+        .await;
         TimelineStore::remove(dynamo, &rows).await.unwrap();
     }
     flush_cache(app).await;

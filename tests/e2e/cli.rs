@@ -117,6 +117,76 @@ async fn serve_shows_its_metrics_on_prometheus_and_in_a_summary_line_without_err
     assert!(server.interrupt().await.success());
 }
 
+/// The local server as a client that never finishes (or never stops) sees it: a request head
+/// left unfinished, a kept-alive connection left idle, a body left short, and connections past
+/// the limit are closed or answered, so that they cost nothing for long, and `/health` still
+/// answers beside them.
+#[tokio::test]
+async fn serve_closes_slow_and_idle_connections_answers_a_short_body_408_and_evicts_the_oldest_past_its_limit()
+ {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    let prefix = unique_prefix();
+    let _leftovers = Leftovers::of(&prefix);
+    let vars = [
+        ("TIMELINE_METRICS_ADDR", "off"),
+        ("TIMELINE_HTTP_HEADER_TIMEOUT_SECS", "3"),
+        ("TIMELINE_HTTP_BODY_TIMEOUT_SECS", "1"),
+        ("TIMELINE_HTTP_MAX_CONNECTIONS", "20"),
+    ];
+    let server = Served::start_with(&prefix, &vars).await;
+    let addr = server.client.base.trim_start_matches("http://").to_owned();
+    let connect = || async { TcpStream::connect(&addr).await.unwrap() };
+    // What the server sends before it closes the connection (within 5 s, or the test fails).
+    async fn until_closed(stream: &mut TcpStream) -> String {
+        let mut read = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut read)).await;
+        closed.expect("the server closed the connection within 5 s").ok();
+        String::from_utf8_lossy(&read).into_owned()
+    }
+
+    // Twenty connections with unfinished heads fill every slot: one more takes the place of
+    // the oldest, which is closed at once, and is answered.
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = connect().await;
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut newcomer = connect().await;
+    newcomer.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let answer = until_closed(&mut newcomer).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert_eq!(until_closed(&mut slow[0]).await, "", "the oldest slow connection closed unanswered");
+    let mut byte = [0; 1];
+    let still_open = tokio::time::timeout(Duration::from_millis(100), slow[1].read(&mut byte)).await;
+    assert!(still_open.is_err(), "the others wait for their head time-out: {still_open:?}");
+    // Their head time-out closes them all, and the server answers again.
+    for stream in &mut slow {
+        until_closed(stream).await;
+    }
+    assert_eq!(server.client.call(Method::GET, "/health", None, None).await.status, StatusCode::OK);
+
+    // A kept-alive connection idle past the time-out is closed after its answer.
+    let mut idle = connect().await;
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(until_closed(&mut idle).await.starts_with("HTTP/1.1 200 OK"));
+
+    // A body that stops short of its Content-Length is answered 408 in the contract's shape.
+    let mut short = connect().await;
+    let head =
+        "POST /tweets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    short.write_all(head.as_bytes()).await.unwrap();
+    short.write_all(b"{\"text\": \"sl").await.unwrap();
+    let answer = until_closed(&mut short).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#"{"error":{"code":"request_timeout""#), "{answer}");
+
+    assert!(server.interrupt().await.success());
+}
+
 /// `timeline-local serve` running as a child process on the tables of a prefix, with its
 /// checkpoints in that prefix's directory.
 pub struct Served {

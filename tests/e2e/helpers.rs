@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use timeline_model::limits::RateLimit;
 use timeline_service::{LocalService, start, tokens};
 use timeline_store::settings::{DEFAULT_DYNAMODB_ENDPOINT, Secret};
-use timeline_store::{ApiSettings, Dynamo, LocalSettings, MetricsSettings, StoreSettings};
+use timeline_store::{ApiSettings, Dynamo, HttpLimits, LocalSettings, MetricsSettings, StoreSettings};
 use ulid::Ulid;
 
 pub const SECRET: &str = "e2e-test-secret";
@@ -146,6 +146,7 @@ async fn spawn_app_from(
         jwt_secret: Secret::new(SECRET),
         checkpoint_dir: checkpoint_dir.clone(),
         metrics: MetricsSettings { addr: None, summary_every: None },
+        http: HttpLimits::DEFAULT,
     };
     let stopped = StoppedApp { settings, prefix, redis, leftovers: Leftovers { store, checkpoint_dir } };
     stopped.start().await

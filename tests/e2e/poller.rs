@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use timeline_model::ports::{TimelineStore, Tweets, Users};
+use timeline_model::ports::{TimelineCache, TimelineStore, Tweets, Users};
 use timeline_model::{NewTweet, Tweet, TweetText, UserId};
 use timeline_service::SHUTDOWN_GRACE;
 use timeline_service::poller::checkpoint::{CheckpointFile, Checkpoints};
@@ -34,7 +34,7 @@ impl Stores {
         let owner = UserId::parse(owner).unwrap();
         let entries = self.dynamo.newest(&owner, None, 100).await.unwrap();
         TimelineStore::remove(&self.dynamo, &entries).await.unwrap();
-        self.cache.evict(&owner).await.unwrap();
+        self.cache.evict(std::slice::from_ref(&owner)).await.unwrap();
     }
 
     /// Store a tweet by `author` as the API does, without fanning it out; returns its ID.

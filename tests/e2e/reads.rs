@@ -90,7 +90,7 @@ async fn cache_hit_costs(app: TestApp) {
 
     // A miss: the timeline and the bodies gone from Redis, and from a new process.
     let owner = UserId::parse(&bob).unwrap();
-    reader.cache.evict(&owner).await.unwrap();
+    reader.cache.evict(std::slice::from_ref(&owner)).await.unwrap();
     for id in &posted {
         reader.cache.forget_tweet(&TweetId::parse(id).unwrap()).await.unwrap();
     }

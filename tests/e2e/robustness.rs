@@ -116,6 +116,46 @@ async fn a_dynamodb_outage_is_503_unavailable() {
 
 on_both_redis! {
     with_redis_down_a_service_starts_serves_timelines_from_the_timelines_table_and_takes_posts => redis_down;
+    through_a_redis_outage_posts_reach_the_durable_timelines_and_the_cached_ones_catch_up_after => outage_and_back;
+}
+
+/// A URL of the app's kind of Redis at which nothing listens.
+fn unreachable_redis(redis: Redis) -> String {
+    match redis {
+        Redis::Tls => "rediss://127.0.0.1:1/#insecure".into(),
+        Redis::Standalone | Redis::Cluster => "redis://127.0.0.1:1".into(),
+    }
+}
+
+/// The service restarted with its Redis unreachable, then restarted with it back (holding the
+/// cached timelines of before the outage): the fan-out goes on into the durable timelines, which
+/// reads fall back to, and the cached copies the outage left stale are dropped once Redis is
+/// back, so reads from the cache converge.
+async fn outage_and_back(app: crate::helpers::TestApp) {
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    app.follow(&bob, &ann).await;
+    let before = app.post(&ann, "before").await;
+    app.wait_for_timeline(&bob, |ids| ids == [before.clone()]).await;
+
+    let mut stopped = app.shut_down().await;
+    let redis_url =
+        std::mem::replace(&mut stopped.settings.api.store.redis_url, unreachable_redis(stopped.redis));
+    let down = stopped.start().await;
+    let during = [down.post(&ann, "during 1").await, down.post(&ann, "during 2").await];
+    let durable = vec![during[1].clone(), during[0].clone(), before.clone()];
+    let served = down.wait_for_timeline(&bob, |ids| ids == durable.as_slice()).await;
+    assert_eq!(served, durable, "fanned out into the durable timeline while Redis is down");
+
+    let mut stopped = down.shut_down().await;
+    stopped.settings.api.store.redis_url = redis_url;
+    let back = stopped.start().await;
+    let after = back.post(&ann, "after").await;
+    let all = [vec![after], durable].concat();
+    assert_eq!(
+        back.wait_for_timeline(&bob, |ids| ids == all.as_slice()).await,
+        all,
+        "the cached copy caught up"
+    );
 }
 
 /// A second service over the same tables whose Redis (standalone, cluster or TLS, as the
@@ -128,10 +168,7 @@ async fn redis_down(app: crate::helpers::TestApp) {
     app.wait_for_timeline(&bob, |ids| ids.contains(&tweet)).await;
 
     let mut settings = store_settings(&app.prefix, app.redis);
-    settings.redis_url = match app.redis {
-        Redis::Tls => "rediss://127.0.0.1:1/#insecure".into(),
-        Redis::Standalone | Redis::Cluster => "redis://127.0.0.1:1".into(),
-    };
+    settings.redis_url = unreachable_redis(app.redis);
     let degraded = AppState::connect(&api_settings(settings), LocalTokens::authenticator(SECRET))
         .await
         .expect("the service starts while its Redis is down");

@@ -229,7 +229,7 @@ async fn removal_during_rebuild_stays_removed(app: TestApp) {
     assert_eq!(cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), Some(vec![kept]));
 
     // The next rebuild starts afresh: the removal does not outlive the rebuild it was part of.
-    cache.evict(&owner).await.unwrap();
+    cache.evict(std::slice::from_ref(&owner)).await.unwrap();
     cache.begin_fill(&owner).await.unwrap();
     cache.finish_fill(&owner, &[removed, kept], &[]).await.unwrap();
     assert_eq!(cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), Some(vec![removed, kept]));

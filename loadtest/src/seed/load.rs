@@ -111,7 +111,7 @@ impl Loader<'_> {
     /// Whether the graph member at `index` starts out merged in at read time (over the
     /// threshold), as a crossing would have left it.
     fn merged_at_read(&self, index: usize) -> bool {
-        self.graph.followers[index] > self.engine.fanout().fanout_threshold
+        self.graph.followers[index] > self.engine.fanout_threshold()
     }
 
     async fn follows(&self, checkpoint: &mut Checkpoint) -> SeedResult<()> {
@@ -193,7 +193,7 @@ impl Loader<'_> {
         if streaming {
             return Ok(());
         }
-        Box::pin(self.engine.fanout().apply(&TimelineEvent::TweetPosted(tweet.clone()))).await?;
+        self.engine.apply(&TimelineEvent::TweetPosted(tweet.clone())).await?;
         Ok(())
     }
 

@@ -92,12 +92,13 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         // wave a round trip).
         let authors = distinct(events.iter().filter_map(tweet_author));
         let reads: Vec<_> = authors.iter().map(|author| self.first_page(author)).collect();
-        let ((), profiles, pages) = futures::future::try_join3(
-            self.cache.put_tweets(&bodies),
+        let ((), profiles, pages) = futures::future::join3(
+            self.to_cache(self.cache.put_tweets(&bodies), |_| {}),
             self.profiles(&authors),
             bounded(reads),
         )
-        .await?;
+        .await;
+        let (profiles, pages) = (profiles?, pages?);
         let pages: HashMap<&UserId, Vec<UserId>> = pages.into_iter().collect();
         let merged = |author: &UserId| profiles.get(author).is_some_and(|p| p.merged_at_read);
         let fanned_out = |author: &UserId, tweet: TweetId| {
@@ -175,7 +176,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             }
         }
         let cached = self.write_both(&inserts, &removes).await?;
-        bounded(deleted).await?;
+        stream::iter(deleted).buffer_unordered(IN_FLIGHT).collect::<()>().await;
         done.extend(bounded(large).await?);
         Ok((done, cached))
     }
@@ -195,7 +196,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let report =
             self.fan_out_from_first_page(change.author, change.tweet_id, change.write, first_page).await?;
         if change.write == Write::Remove {
-            self.forget(change.tweet_id, change.author).await?;
+            self.forget(change.tweet_id, change.author).await;
         }
         Ok((change.position, report))
     }
@@ -204,11 +205,9 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     async fn write_both(&self, inserts: &[TimelineEntry], removes: &[TimelineEntry]) -> StoreResult<usize> {
         futures::future::try_join(self.durable(Write::Insert, inserts), self.durable(Write::Remove, removes))
             .await?;
-        let (added, _) = futures::future::try_join(
-            self.cached(Write::Insert, inserts),
-            self.cached(Write::Remove, removes),
-        )
-        .await?;
+        let (added, _) =
+            futures::future::join(self.cached(Write::Insert, inserts), self.cached(Write::Remove, removes))
+                .await;
         Ok(added)
     }
 

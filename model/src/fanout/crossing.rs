@@ -38,7 +38,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         if merge {
             let newest = self.tweets.by_author(id, None, TIMELINE_CAP).await?;
             let ids: Vec<_> = newest.iter().map(|t| t.tweet_id).collect();
-            self.cache.fill_recent(id, &ids).await?;
+            self.to_cache(self.cache.fill_recent(id, &ids), |stale| super::recent_list(stale, id)).await;
             self.each_follower_page(id, |page| self.merge_in_followers(id, page)).await?;
         }
         self.users.set_merged_since(id, merge.then(Timestamp::now)).await

@@ -7,6 +7,8 @@
 //! - [`batch`]: many changes at once ([`Fanout::apply_many`]): the changes of one stream batch
 //!   share their reads and writes; and [`batch::waves`], which orders a batch so that changes
 //!   of one item land in stream order.
+//! - [`stale`]: a cache write that fails does not fail the change: the copies it missed are
+//!   noted, stored and dropped once the cache answers again.
 //!
 //! Every step is idempotent (puts and deletes by key, set additions), so a stream record
 //! delivered twice leaves every timeline as one delivery did. Per owner the durable timeline is
@@ -15,6 +17,9 @@
 
 pub mod batch;
 mod crossing;
+pub mod stale;
+
+use stale::{Stale, StaleCaches};
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
@@ -61,6 +66,8 @@ pub struct Fanout<'a, F, T, S, C, U> {
     /// Authors with more followers than this are not fanned out: readers merge their recent
     /// tweets in at read time (see `home`).
     pub fanout_threshold: u64,
+    /// Where cached copies that missed a change (a failed cache write) are noted.
+    pub stale: &'a StaleCaches,
 }
 
 impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout<'_, F, T, S, C, U> {
@@ -78,9 +85,10 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     async fn tweet_posted(&self, tweet: &Tweet) -> StoreResult<FanoutReport> {
         let (tweet_id, author) = (tweet.tweet_id, &tweet.author_id);
         // The body is cached once per tweet, not once per follower; meanwhile, the author's size.
-        let cache_body = self.cache.put_tweets(std::slice::from_ref(tweet));
-        let ((), merged) = futures::future::try_join(cache_body, self.merged_at_read(author)).await?;
-        if merged {
+        // A body the cache lacks is read from the tweets table: nothing goes stale.
+        let cache_body = self.to_cache(self.cache.put_tweets(std::slice::from_ref(tweet)), |_| {});
+        let ((), merged) = futures::future::join(cache_body, self.merged_at_read(author)).await;
+        if merged? {
             return self.merged_posted(tweet_id, author).await;
         }
         self.for_author_and_followers(author, tweet_id, Write::Insert).await
@@ -91,7 +99,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     async fn merged_posted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
         let own = entries_for(vec![author.clone()], tweet_id, author);
         let report = self.write(Write::Insert, &own).await?;
-        self.cache.add_recent(author, &tweet_id).await?;
+        self.to_cache(self.cache.add_recent(author, &tweet_id), |stale| recent_list(stale, author)).await;
         Ok(report)
     }
 
@@ -101,7 +109,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             return self.merged_deleted(tweet_id, author).await;
         }
         let report = self.for_author_and_followers(author, tweet_id, Write::Remove).await?;
-        self.forget(tweet_id, author).await?;
+        self.forget(tweet_id, author).await;
         Ok(report)
     }
 
@@ -109,14 +117,15 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     async fn merged_deleted(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<FanoutReport> {
         let own = entries_for(vec![author.clone()], tweet_id, author);
         let report = self.write(Write::Remove, &own).await?;
-        self.forget(tweet_id, author).await?;
+        self.forget(tweet_id, author).await;
         Ok(report)
     }
 
-    /// A deleted tweet's body and its place in the author's recent list.
-    async fn forget(&self, tweet_id: TweetId, author: &UserId) -> StoreResult<()> {
-        self.cache.remove_recent(author, &tweet_id).await?;
-        self.cache.forget_tweet(&tweet_id).await
+    /// A deleted tweet's body and its place in the author's recent list. A body left behind
+    /// is never served: the IDs a read serves come from timelines and recent lists.
+    async fn forget(&self, tweet_id: TweetId, author: &UserId) {
+        self.to_cache(self.cache.remove_recent(author, &tweet_id), |stale| recent_list(stale, author)).await;
+        self.to_cache(self.cache.forget_tweet(&tweet_id), |_| {}).await;
     }
 
     async fn followed(&self, edge: &Follow) -> StoreResult<FanoutReport> {
@@ -159,18 +168,20 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     /// Each edge's follower merges the followee in from now on: durably, then in the cache.
     async fn merge_in(&self, edges: &[Follow]) -> StoreResult<()> {
         self.store.insert_merged(edges).await?;
-        self.cache.add_merged(edges).await
+        self.to_cache(self.cache.add_merged(edges), |stale| followers_of(stale, edges)).await;
+        Ok(())
     }
 
     async fn merge_out(&self, edges: &[Follow]) -> StoreResult<()> {
         self.store.remove_merged(edges).await?;
-        self.cache.remove_merged(edges).await
+        self.to_cache(self.cache.remove_merged(edges), |stale| followers_of(stale, edges)).await;
+        Ok(())
     }
 
     /// Write `entries` durably, then to the cache.
     async fn write(&self, write: Write, entries: &[TimelineEntry]) -> StoreResult<FanoutReport> {
         self.durable(write, entries).await?;
-        let cached_entries = self.cached(write, entries).await?;
+        let cached_entries = self.cached(write, entries).await;
         Ok(FanoutReport { followers: 0, durable_entries: entries.len(), cached_entries })
     }
 
@@ -182,11 +193,30 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     /// Entries written to the cache (removals count none).
-    async fn cached(&self, write: Write, entries: &[TimelineEntry]) -> StoreResult<usize> {
+    async fn cached(&self, write: Write, entries: &[TimelineEntry]) -> usize {
+        let owners_of =
+            |stale: &mut Stale| stale.timelines.extend(entries.iter().map(|e| e.owner_id.clone()));
         match write {
-            Write::Insert => self.cache.add(entries).await,
-            Write::Remove => self.cache.remove(entries).await.map(|()| 0),
+            Write::Insert => self.to_cache(self.cache.add(entries), owners_of).await,
+            Write::Remove => {
+                self.to_cache(self.cache.remove(entries), owners_of).await;
+                0
+            }
         }
+    }
+
+    /// Run a cache write; if it fails, note with `missed` the cached copies it leaves stale
+    /// (see [`stale`]) rather than fail the change, which stands durably.
+    async fn to_cache<Done: Default>(
+        &self,
+        write: impl Future<Output = StoreResult<Done>>,
+        missed: impl FnOnce(&mut Stale),
+    ) -> Done {
+        write.await.unwrap_or_else(|error| {
+            tracing::debug!(%error, "a cache write failed; noting the copies it missed");
+            self.stale.note(missed);
+            Done::default()
+        })
     }
 
     /// Write one tweet's entry for the author and every follower (see [`Self::fan_out_from_first_page`]).
@@ -232,7 +262,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             };
             let ((), cached, next_page) = futures::future::try_join3(
                 self.durable(write, &entries),
-                self.cached(write, &durably_written),
+                async { Ok(self.cached(write, &durably_written).await) },
                 next_page,
             )
             .await?;
@@ -240,12 +270,21 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
             report.cached_entries += cached;
             durably_written = entries;
             if last_page {
-                report.cached_entries += self.cached(write, &durably_written).await?;
+                report.cached_entries += self.cached(write, &durably_written).await;
                 return Ok(report);
             }
             page = next_page;
         }
     }
+}
+
+fn recent_list(stale: &mut Stale, author: &UserId) {
+    stale.recent_lists.insert(author.clone());
+}
+
+/// The followers of `edges`, whose cached timelines list merged authors.
+fn followers_of(stale: &mut Stale, edges: &[Follow]) {
+    stale.timelines.extend(edges.iter().map(|edge| edge.follower_id.clone()));
 }
 
 fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<TimelineEntry> {

@@ -5,6 +5,7 @@
 //! - `batch`: BatchWriteItem and BatchGetItem with unprocessed-item retries.
 //! - `calls`: the calls a client makes, counted by operation.
 //! - `users`, `follows`, `tweets`, `timelines`, `idempotency`: one port each.
+//! - `stale_notes`: cached copies a cache outage left stale, until they are repaired.
 //! - `user_scan`: every user, by segments and pages, for the operator tools.
 //! - `table_copy`: a restored table copied into this deployment's (`timeline-admin restore`).
 
@@ -14,6 +15,7 @@ mod errors;
 mod follows;
 mod idempotency;
 mod requests;
+mod stale_notes;
 mod table_copy;
 mod tables;
 mod timelines;

@@ -4,6 +4,7 @@
 //! them first, and one query gives a rebuild both.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use timeline_model::fanout::stale::{Stale, StaleNote};
 use timeline_model::ports::{DurableHome, StoreResult, TimelineStore};
 use timeline_model::{Follow, TimelineEntry, Timestamp, TweetId, UserId};
 
@@ -181,5 +182,17 @@ impl TimelineStore for Dynamo {
             .expression_attribute_values(":author", AttributeValue::S(author.to_string()));
         let items = query_up_to(query, usize::MAX).await?;
         from_items("timeline entry", items)
+    }
+
+    async fn note_stale(&self, stale: &Stale) -> StoreResult<()> {
+        self.write_stale_notes(stale).await
+    }
+
+    async fn stale_notes(&self, limit: usize) -> StoreResult<Vec<StaleNote>> {
+        self.oldest_stale_notes(limit).await
+    }
+
+    async fn clear_stale(&self, note: &StaleNote) -> StoreResult<()> {
+        self.delete_stale_note(note).await
     }
 }

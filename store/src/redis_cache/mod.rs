@@ -210,14 +210,6 @@ impl RedisCache {
         let mut connection = self.connection.clone();
         redis::cmd("PING").query_async::<String>(&mut connection).await.map(drop).map_err(unavailable)
     }
-
-    /// Forget one owner's cached timeline: the next read rebuilds it from the durable one.
-    /// Tools call it: the benchmark cleans up with it, and an operator's rebuild starts with it.
-    pub async fn evict(&self, owner: &UserId) -> StoreResult<()> {
-        let mut pipeline = redis::pipe();
-        pipeline.del(&self.timeline_keys(owner)).ignore();
-        self.run(&pipeline, &[]).await
-    }
 }
 
 /// Send every command on its own, `CLUSTER_IN_FLIGHT` at a time, answers in command order.
@@ -347,6 +339,20 @@ impl TimelineCache for RedisCache {
             })
             .collect();
         self.run_each::<u8>(&commands, &[&scripts::REMOVE]).await.map(drop)
+    }
+
+    /// One `DEL` per owner: an owner's keys share a slot, different owners' do not.
+    async fn evict(&self, owners: &[UserId]) -> StoreResult<()> {
+        let commands: Vec<Cmd> = owners.iter().map(|owner| Cmd::del(&self.timeline_keys(owner))).collect();
+        self.run_each::<u64>(&commands, &[]).await.map(drop)
+    }
+
+    async fn forget_recent(&self, authors: &[UserId]) -> StoreResult<()> {
+        let commands: Vec<Cmd> = authors
+            .iter()
+            .map(|author| Cmd::del(&[self.recent_key(author), self.recent_filled_key(author)]))
+            .collect();
+        self.run_each::<u64>(&commands, &[]).await.map(drop)
     }
 
     async fn add_merged(&self, edges: &[Follow]) -> StoreResult<()> {
