@@ -5,7 +5,8 @@
 #   fmt        cargo fmt --all -- --check
 #   clippy     cargo clippy --workspace --all-targets -- -D warnings
 #   deps       scripts/unused-deps.sh (no crate lists a dependency it does not use)
-#   test       cargo test --workspace  (with the service addresses exported)
+#   test       cargo build of the Lambda binaries (the e2e tests run them), then cargo test
+#              --workspace (with the service addresses exported)
 #   loadtest   scripts/loadtest-suite.sh --ci: the load suite, CI-sized (a small graph, seconds
 #              per scenario, on services of its own): every scenario runs and exports its
 #              figures, the seeder and the plots work. It checks no timing.
@@ -84,7 +85,9 @@ stop_our_services() {
 
 # Every test binary of the workspace; the output is kept for the closing count.
 TEST_LOG="$(mktemp)"
+# The Lambda binaries first: the e2e tests run them under an emulated Runtime API.
 run_tests() {
+  cargo build --bin timeline-api --bin timeline-fanout
   cargo test --workspace 2>&1 | tee "$TEST_LOG"
 }
 

@@ -10,6 +10,7 @@ mod bulk;
 mod cli;
 mod errors;
 mod fanout;
+mod lambda;
 mod poller;
 mod reads;
 mod robustness;
