@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use timeline_model::fanout::stale::{Stale, StaleNote};
 use timeline_model::ports::{
-    CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
+    Added, CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
 };
 use timeline_model::{Follow, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
@@ -168,7 +168,7 @@ impl TimelineCache for Probe<'_> {
         self.cache.finish_fill(owner, ids, merged).await
     }
 
-    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
+    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<Added> {
         self.timed(Phase::Cache, self.cache.add(entries)).await
     }
 

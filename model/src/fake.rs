@@ -15,7 +15,7 @@ use crate::limits::{IdempotencyKey, RateLimit};
 use crate::ports::*;
 use crate::posting::Poster;
 use crate::service;
-use crate::timeline::{TIMELINE_CAP, TimelineEntry};
+use crate::timeline::{TIMELINE_CAP, TRIM_STEP, TimelineEntry};
 use crate::tweet::{NewTweet, Tweet, TweetId};
 use crate::user::User;
 use crate::values::{DisplayName, TweetText, UserId, Username};
@@ -93,6 +93,8 @@ pub struct Memory {
     pub stale: StaleCaches,
     /// Stored notes of stale copies, by key.
     pub stale_notes: Mutex<BTreeMap<String, Stale>>,
+    /// Entries added to each cached timeline since it was last due a trim.
+    added_since_trim: Mutex<HashMap<UserId, usize>>,
     /// While set, every cache write fails as if Redis were down.
     pub cache_down: AtomicBool,
 }
@@ -342,20 +344,26 @@ impl TimelineCache for Memory {
             .extend(merged_authors.iter().cloned());
         Ok(true)
     }
-    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
+    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<Added> {
         self.cache_up()?;
-        let mut cached = self.cached.lock().unwrap();
-        let mut written = 0;
+        let (mut cached, mut counted) = (self.cached.lock().unwrap(), self.added_since_trim.lock().unwrap());
+        let mut added = Added::default();
         for e in entries {
             if let Some(ids) = cached.get_mut(&e.owner_id) {
                 ids.insert(e.tweet_id);
                 while ids.len() > TIMELINE_CAP {
                     ids.pop_first();
                 }
-                written += 1;
+                added.written += 1;
+                let count = counted.entry(e.owner_id.clone()).or_default();
+                *count += 1;
+                if *count == TRIM_STEP {
+                    *count = 0;
+                    added.trim_due.push(e.owner_id.clone());
+                }
             }
         }
-        Ok(written)
+        Ok(added)
     }
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         self.cache_up()?;

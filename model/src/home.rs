@@ -18,12 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::bodies::Bodies;
 use crate::ports::{CachedPage, StoreResult, TimelineCache, TimelineStore, Tweets};
-use crate::timeline::{Limit, Page, TIMELINE_CAP};
+use crate::timeline::{Limit, Page, TIMELINE_CAP, TRIM_STEP};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::{Timestamp, UserId};
-
-/// Entries past the cap removed from the durable timeline per cache rebuild.
-const TRIM_STEP: usize = 200;
 
 /// The stores a home timeline is read from.
 pub struct Home<'a, C, S, T> {

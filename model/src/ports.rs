@@ -225,8 +225,7 @@ pub trait TimelineCache: Send + Sync {
         merged_authors: &[UserId],
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
-    /// Returns how many entries were written.
-    fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<usize>> + Send;
+    fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<Added>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Forget the owners' cached timelines: their next reads rebuild them from the durable ones.
     fn evict(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
@@ -256,6 +255,16 @@ pub trait TimelineCache: Send + Sync {
         before: Option<&TweetId>,
         count: usize,
     ) -> impl Future<Output = StoreResult<Vec<Option<Vec<TweetId>>>>> + Send;
+}
+
+/// What [`TimelineCache::add`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Entries written (to cached timelines).
+    pub written: usize,
+    /// Owners whose cached timelines took another `TRIM_STEP` entries since they were last
+    /// counted: their durable timelines are due a trim.
+    pub trim_due: Vec<UserId>,
 }
 
 /// A post made under an idempotency key: the tweet it created and whether it was stored.

@@ -8,6 +8,13 @@ use crate::values::{UserId, ValidationError};
 /// A home timeline keeps its newest 800 entries.
 pub const TIMELINE_CAP: usize = 800;
 
+/// Entries past the cap removed from a durable timeline at once. An active reader's durable
+/// timeline is trimmed by the fan-out once per `TRIM_STEP` entries added to its cached copy
+/// (`TimelineCache::add` says when), so it holds at most `TIMELINE_CAP + TRIM_STEP` of the
+/// entries written while it is cached; a cache rebuild trims as much. Inactive readers' entries
+/// expire by TTL instead, for free.
+pub const TRIM_STEP: usize = 200;
+
 /// How many of a followee's newest tweets a follow merges into the follower's timeline: as many
 /// as a timeline holds, so that the timeline after a follow is what the truth says
 /// (`truth::home_truth`: the newest 800 of one's own and every fanned-out followee's tweets).

@@ -136,7 +136,7 @@ async fn page_next_to_deleted_is_full(app: TestApp) {
         .collect();
     let state = &app.service.state;
     state.dynamo.insert(&ghosts).await.unwrap();
-    assert_eq!(state.cache.add(&ghosts).await.unwrap(), ghosts.len());
+    assert_eq!(state.cache.add(&ghosts).await.unwrap().written, ghosts.len());
 
     let first = app.call(Method::GET, &format!("/users/{bob}/timeline?limit=3"), Some(&bob), None).await;
     assert_eq!(ids(&first.body), posted[..3], "full, past the deleted tweets");

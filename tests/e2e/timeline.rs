@@ -124,16 +124,18 @@ async fn pages_follow_the_cursor(app: TestApp) {
 }
 
 #[tokio::test]
-async fn timelines_hold_the_newest_800_after_820_posts_in_both_stores() {
+async fn after_1010_posts_redis_holds_the_newest_800_the_fan_out_trims_the_durable_timeline_and_a_rebuild_the_rest()
+ {
     use futures::StreamExt;
     use timeline_model::TIMELINE_CAP;
     use timeline_model::ports::{TimelineCache, TimelineStore};
+    use timeline_model::timeline::TRIM_STEP;
 
     let app = spawn_app_with(Redis::Standalone, None, u64::MAX).await;
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     app.follow(&bob, &ann).await;
     app.timeline(&bob).await; // cached: the fan-out writes and trims it in Redis too
-    let posts = futures::stream::iter(0..820).map(|n| {
+    let posts = futures::stream::iter(0..TIMELINE_CAP + TRIM_STEP + 10).map(|n| {
         let (app, ann) = (&app, &ann);
         async move { app.post(ann, &format!("tweet {n}")).await }
     });
@@ -156,8 +158,10 @@ async fn timelines_hold_the_newest_800_after_820_posts_in_both_stores() {
         "Redis holds the newest 800"
     );
 
-    // The durable timeline got all 820; a rebuild serves 800 and trims the rest.
-    assert_eq!(state.dynamo.newest(&owner, None, 1000).await.unwrap().len(), 820);
+    // The fan-out trimmed the durable timeline once its cached copy took TRIM_STEP more than
+    // the cap; a rebuild serves 800 and trims the rest.
+    let durable = state.dynamo.newest(&owner, None, 2000).await.unwrap().len();
+    assert!((TIMELINE_CAP..=TIMELINE_CAP + TRIM_STEP).contains(&durable), "{durable} entries");
     flush_cache(&app).await;
     let page = app.call(Method::GET, &format!("/users/{bob}/timeline?limit=100"), Some(&bob), None).await;
     assert_eq!(ids(&page.body).len(), 100);

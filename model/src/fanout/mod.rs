@@ -19,13 +19,18 @@ pub mod batch;
 mod crossing;
 pub mod stale;
 
+use futures::StreamExt;
+use futures::stream;
 use stale::{Stale, StaleCaches};
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
-use crate::timeline::{FOLLOW_BACKFILL, TimelineEntry};
+use crate::timeline::{FOLLOW_BACKFILL, TIMELINE_CAP, TRIM_STEP, TimelineEntry};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
+
+/// Durable timelines trimmed at once by one write.
+const TRIMS_IN_FLIGHT: usize = 8;
 
 /// A change that reshapes home timelines, decoded from a stream record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,11 +202,36 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let owners_of =
             |stale: &mut Stale| stale.timelines.extend(entries.iter().map(|e| e.owner_id.clone()));
         match write {
-            Write::Insert => self.to_cache(self.cache.add(entries), owners_of).await,
+            Write::Insert => {
+                let added = self.to_cache(self.cache.add(entries), owners_of).await;
+                self.trim(&added.trim_due).await;
+                added.written
+            }
             Write::Remove => {
                 self.to_cache(self.cache.remove(entries), owners_of).await;
                 0
             }
+        }
+    }
+
+    /// Trim the durable timelines of `owners` to the cap: each is an active reader's whose
+    /// cached copy took another `TRIM_STEP` entries, so about that many lie past the cap.
+    /// Housekeeping: a failure is logged, and the next step trims what this one left.
+    async fn trim(&self, owners: &[UserId]) {
+        // Collected first: a lazy stream of borrowing futures trips the compiler's `Send` check.
+        let trims: Vec<_> = owners.iter().map(|owner| self.trim_one(owner)).collect();
+        let trimmed: Vec<StoreResult<()>> =
+            stream::iter(trims).buffer_unordered(TRIMS_IN_FLIGHT).collect().await;
+        for error in trimmed.into_iter().filter_map(Result::err) {
+            tracing::warn!(%error, "could not trim a durable timeline to the cap");
+        }
+    }
+
+    async fn trim_one(&self, owner: &UserId) -> StoreResult<()> {
+        let newest = self.store.newest(owner, None, TIMELINE_CAP + TRIM_STEP).await?;
+        match newest.get(TIMELINE_CAP..) {
+            Some(beyond_cap) if !beyond_cap.is_empty() => self.store.remove(beyond_cap).await,
+            _ => Ok(()),
         }
     }
 
@@ -341,6 +371,24 @@ mod tests {
         let report = fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet)).await.unwrap();
         assert_eq!(report.cached_entries, 1);
         assert!(!memory.cached.lock().unwrap().contains_key(&id("cat")));
+    }
+
+    #[tokio::test]
+    async fn an_active_readers_durable_timeline_is_trimmed_as_its_cached_copy_fills() {
+        let memory = world(&["ann", "bob", "cat"]).await;
+        for follower in ["bob", "cat"] {
+            memory.follow(&Follow::new(id(follower), id("ann")).unwrap()).await.unwrap();
+        }
+        memory.begin_fill(&id("bob")).await.unwrap();
+        let posts = TIMELINE_CAP + TRIM_STEP + 10;
+        for n in 0..posts {
+            let tweet = post(&memory, "ann", &format!("tweet {n}")).await;
+            fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet)).await.unwrap();
+        }
+        let (active, inactive) = (memory.durable_timeline(&id("bob")), memory.durable_timeline(&id("cat")));
+        assert_eq!(active.len(), TIMELINE_CAP + 10, "trimmed once, at the step");
+        assert_eq!(active[..], inactive[..TIMELINE_CAP + 10], "the newest kept");
+        assert_eq!(inactive.len(), posts, "an inactive reader's entries expire by TTL instead");
     }
 
     #[tokio::test]

@@ -18,9 +18,9 @@ use super::errors::{classify, corrupt, has_code};
 use super::requests::{from_item, from_items, query_counting, query_up_to, to_item};
 
 /// How long a durable entry lives: DynamoDB's TTL deletes it for free afterwards. It bounds the
-/// timelines of readers who never come back (active readers' timelines are also trimmed to the
-/// cap when the cache is rebuilt); trimming on every fan-out write would cost a query per
-/// follower per tweet.
+/// timelines of readers who never come back; active readers' timelines are trimmed to the cap
+/// by the fan-out once per `TRIM_STEP` entries their cached copies take, and by a rebuild.
+/// Trimming every timeline on every write would cost a query per follower per tweet.
 pub const ENTRY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// A timeline entry as stored: the entry and its expiry (epoch seconds, the TTL attribute).

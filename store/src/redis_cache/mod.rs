@@ -36,8 +36,9 @@ use redis::cluster_routing::Slot;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ToRedisArgs};
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::{
-    Admission, Backend, CachedPage, RateLimiter, StoreError, StoreResult, TimelineCache,
+    Added, Admission, Backend, CachedPage, RateLimiter, StoreError, StoreResult, TimelineCache,
 };
+use timeline_model::timeline::TRIM_STEP;
 use timeline_model::{Follow, TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 
 use breaker::Breaker;
@@ -102,7 +103,11 @@ impl RedisCache {
         format!("{}tlm:{{{owner}}}", self.prefix)
     }
 
-    /// An owner's timeline keys, in the order the scripts take them.
+    /// Entries added to the owner's cached timeline since its durable one was last due a trim.
+    fn added_key(&self, owner: &UserId) -> String {
+        format!("{}tla:{{{owner}}}", self.prefix)
+    }
+
     /// Exists while a rebuilt timeline is fresh (`scripts::PAGE`).
     fn fresh_key(&self, owner: &UserId) -> String {
         format!("{}tlf:{{{owner}}}", self.prefix)
@@ -118,6 +123,7 @@ impl RedisCache {
         })
     }
 
+    /// An owner's timeline keys, in the order the scripts take them.
     fn timeline_keys(&self, owner: &UserId) -> [String; 4] {
         [self.state_key(owner), self.timeline_key(owner), self.removed_key(owner), self.merged_key(owner)]
     }
@@ -317,17 +323,24 @@ impl TimelineCache for RedisCache {
         Ok(first_today)
     }
 
-    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<usize> {
+    async fn add(&self, entries: &[TimelineEntry]) -> StoreResult<Added> {
         let commands: Vec<Cmd> = entries
             .iter()
             .map(|entry| {
-                // ADD needs no removals set: two keys, not three, per entry of a hot path.
-                let keys = [self.state_key(&entry.owner_id), self.timeline_key(&entry.owner_id)];
-                evalsha(&scripts::ADD, &keys, (entry.tweet_id.to_string(), TIMELINE_CAP))
+                let owner = &entry.owner_id;
+                let keys = [self.state_key(owner), self.timeline_key(owner), self.added_key(owner)];
+                evalsha(&scripts::ADD, &keys, (entry.tweet_id.to_string(), TIMELINE_CAP, TRIM_STEP))
             })
             .collect();
-        let written: Vec<u8> = self.run_each(&commands, &[&scripts::ADD]).await?;
-        Ok(written.iter().filter(|w| **w == 1).count())
+        let outcomes: Vec<u8> = self.run_each(&commands, &[&scripts::ADD]).await?;
+        let mut added = Added::default();
+        for (entry, outcome) in entries.iter().zip(outcomes) {
+            added.written += usize::from(outcome > 0);
+            if outcome == 2 {
+                added.trim_due.push(entry.owner_id.clone());
+            }
+        }
+        Ok(added)
     }
 
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {

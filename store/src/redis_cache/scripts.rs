@@ -42,7 +42,9 @@ pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Add ARGV[1] to a cached timeline and trim it to ARGV[2] entries; skip uncached owners.
+/// Add ARGV[1] to a cached timeline and trim it to ARGV[2] entries; skip uncached owners (0).
+/// Counts the entries added in KEYS[3]: every ARGV[3]-th answers 2 (the durable timeline is
+/// due a trim) instead of 1.
 pub static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -51,6 +53,11 @@ pub static ADD: LazyLock<Script> = LazyLock::new(|| {
         redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+        if redis.call('INCR', KEYS[3]) >= tonumber(ARGV[3]) then
+            redis.call('DEL', KEYS[3])
+            return 2
+        end
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
         return 1
         ",
     )
