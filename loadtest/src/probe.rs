@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use timeline_model::fanout::stale::{Stale, StaleNote};
 use timeline_model::ports::{
-    Added, CachedPage, DurableHome, EdgeChange, Follows, StoreResult, TimelineCache, TimelineStore,
+    Added, CachedPage, DurableHome, EdgeChange, FillClaim, Follows, StoreResult, TimelineCache, TimelineStore,
 };
 use timeline_model::{Follow, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
@@ -160,7 +160,7 @@ impl TimelineCache for Probe<'_> {
         self.cache.page(owner, before, count).await
     }
 
-    async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
+    async fn begin_fill(&self, owner: &UserId) -> StoreResult<FillClaim> {
         self.cache.begin_fill(owner).await
     }
 

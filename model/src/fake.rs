@@ -93,6 +93,8 @@ pub struct Memory {
     pub stale: StaleCaches,
     /// Stored notes of stale copies, by key.
     pub stale_notes: Mutex<BTreeMap<String, Stale>>,
+    /// Owners whose timelines a caller is rebuilding.
+    fill_leases: Mutex<HashSet<UserId>>,
     /// Entries added to each cached timeline since it was last due a trim.
     added_since_trim: Mutex<HashMap<UserId, usize>>,
     /// While set, every cache write fails as if Redis were down.
@@ -322,12 +324,15 @@ impl TimelineCache for Memory {
             merged_authors: merged.get(owner).map(|m| m.iter().cloned().collect()).unwrap_or_default(),
         }))
     }
-    async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
+    async fn begin_fill(&self, owner: &UserId) -> StoreResult<FillClaim> {
+        if !self.fill_leases.lock().unwrap().insert(owner.clone()) {
+            return Ok(FillClaim::Elsewhere);
+        }
         *self.fills.lock().unwrap() += 1;
         // A slow store: concurrent readers get the chance to miss together.
         tokio::task::yield_now().await;
         self.cached.lock().unwrap().entry(owner.clone()).or_default();
-        Ok(())
+        Ok(FillClaim::Claimed)
     }
     async fn finish_fill(
         &self,
@@ -335,6 +340,7 @@ impl TimelineCache for Memory {
         ids: &[TweetId],
         merged_authors: &[UserId],
     ) -> StoreResult<bool> {
+        self.fill_leases.lock().unwrap().remove(owner);
         self.cached.lock().unwrap().entry(owner.clone()).or_default().extend(ids.iter().copied());
         self.cached_merged
             .lock()

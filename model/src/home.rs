@@ -15,12 +15,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::bodies::Bodies;
-use crate::ports::{CachedPage, StoreResult, TimelineCache, TimelineStore, Tweets};
+use crate::ports::{CachedPage, FillClaim, StoreResult, TimelineCache, TimelineStore, Tweets};
 use crate::timeline::{Limit, Page, TIMELINE_CAP, TRIM_STEP};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::{Timestamp, UserId};
+
+/// How long a reader waits for a rebuild under way elsewhere (most take tens of milliseconds)
+/// before it reads its page from the durable timeline instead, and how often it looks.
+const REBUILD_WAIT: Duration = Duration::from_millis(1000);
+const REBUILD_POLL: Duration = Duration::from_millis(20);
 
 /// The stores a home timeline is read from.
 pub struct Home<'a, C, S, T> {
@@ -87,12 +93,7 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
                 // The durable timeline can answer alone, a page at a time: slower, but the reader
                 // gets a page (the cache's breaker makes the failure itself cost nothing).
                 tracing::debug!(%error, "timeline cache unreadable; serving from the durable timeline");
-                let (entries, merged_authors) = futures::future::try_join(
-                    self.store.newest(owner, before.as_ref(), want),
-                    self.store.merged_authors(owner),
-                )
-                .await?;
-                Ok(CachedPage { ids: entries.into_iter().map(|e| e.tweet_id).collect(), merged_authors })
+                self.durable_page(owner, before, want).await
             }
         }
     }
@@ -109,6 +110,39 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
         refilled
     }
 
+    /// A page while another caller rebuilds the timeline: from the cache once it is filled
+    /// (waiting `REBUILD_WAIT` at most), else from the durable timeline, without a second rebuild.
+    async fn rebuilt_elsewhere(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<CachedPage> {
+        let deadline = tokio::time::Instant::now() + REBUILD_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(REBUILD_POLL).await;
+            if let Some(page) = self.cache.page(owner, before.as_ref(), want).await? {
+                return Ok(page);
+            }
+        }
+        self.durable_page(owner, before, want).await
+    }
+
+    /// A page from the durable timeline alone, the cache left as it is.
+    async fn durable_page(
+        &self,
+        owner: &UserId,
+        before: Option<TweetId>,
+        want: usize,
+    ) -> StoreResult<CachedPage> {
+        let (entries, merged_authors) = futures::future::try_join(
+            self.store.newest(owner, before.as_ref(), want),
+            self.store.merged_authors(owner),
+        )
+        .await?;
+        Ok(CachedPage { ids: entries.into_iter().map(|e| e.tweet_id).collect(), merged_authors })
+    }
+
     async fn refill_alone(
         &self,
         owner: &UserId,
@@ -118,7 +152,9 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
         if let Some(page) = self.cache.page(owner, before.as_ref(), want).await? {
             return Ok(page);
         }
-        self.cache.begin_fill(owner).await?;
+        if self.cache.begin_fill(owner).await? == FillClaim::Elsewhere {
+            return self.rebuilt_elsewhere(owner, before, want).await;
+        }
         let mut home = self.store.home(owner, TIMELINE_CAP + TRIM_STEP).await?;
         let beyond_cap = home.entries.split_off(home.entries.len().min(TIMELINE_CAP));
         if !beyond_cap.is_empty() {

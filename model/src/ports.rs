@@ -214,8 +214,10 @@ pub trait TimelineCache: Send + Sync {
         count: usize,
     ) -> impl Future<Output = StoreResult<Option<CachedPage>>> + Send;
     /// Mark the owner's timeline as being rebuilt, so that fan-out writes from now on land in it.
-    /// Called before reading the durable timeline: then no write can fall between the two.
-    fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Called before reading the durable timeline: then no write can fall between the two. One
+    /// caller at a time, in any process, is given the rebuild (a lease of a few seconds, ended
+    /// by [`Self::finish_fill`]); the others are told it is under way elsewhere.
+    fn begin_fill(&self, owner: &UserId) -> impl Future<Output = StoreResult<FillClaim>> + Send;
     /// Store the owner's timeline read from durable storage and mark it complete. `true` when
     /// it is the owner's first rebuild in a day: the reader is then recorded as seen.
     fn finish_fill(
@@ -255,6 +257,15 @@ pub trait TimelineCache: Send + Sync {
         before: Option<&TweetId>,
         count: usize,
     ) -> impl Future<Output = StoreResult<Vec<Option<Vec<TweetId>>>>> + Send;
+}
+
+/// Who rebuilds a timeline, as [`TimelineCache::begin_fill`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillClaim {
+    /// This caller: read the durable timeline and finish the fill.
+    Claimed,
+    /// Another caller (perhaps in another process) is rebuilding it, or has just finished.
+    Elsewhere,
 }
 
 /// What [`TimelineCache::add`] did.

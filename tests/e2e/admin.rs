@@ -239,6 +239,9 @@ async fn a_replay_covers_the_records_created_between_from_and_to() {
     // applied and cannot land after the timelines are emptied (the streams run apart).
     app.follow(&bob, &ann).await;
     app.wait_for_timeline(&bob, |ids| ids.len() == 1).await;
+    // And the post's own fan-out (ann's timeline) is done, or it could reach bob after the
+    // emptying: the two streams are applied apart.
+    app.wait_for_timeline(&ann, |ids| ids.len() == 1).await;
     let at = |offset: time::Duration| {
         (time::OffsetDateTime::now_utc() + offset)
             .format(&time::format_description::well_known::Rfc3339)
@@ -278,6 +281,7 @@ async fn failure_record_replayed(app: TestApp) {
     // timelines are emptied.
     app.follow(&bob, &ann).await;
     app.wait_for_timeline(&bob, |ids| ids.len() == 4).await;
+    app.wait_for_timeline(&ann, |ids| ids.len() == 4).await;
     let tweets_table = app.service.state.dynamo.tables().tweets.clone();
     let event = stream_event(&app, &tweets_table).await;
     let sequence_of = |tweet: &str| {

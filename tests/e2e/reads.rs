@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use timeline_model::bodies::Bodies;
 use timeline_model::home::{Home, Rebuilds};
-use timeline_model::ports::{TimelineCache, TimelineStore, Users};
+use timeline_model::ports::{FillClaim, TimelineCache, TimelineStore, Users};
 use timeline_model::{Limit, TimelineEntry, Timestamp, TweetId, UserId};
 use timeline_store::{Dynamo, RedisCache};
 
@@ -18,6 +18,7 @@ on_both_redis! {
     a_cache_hit_makes_no_dynamodb_call_and_one_redis_round_trip => cache_hit_costs;
     a_deleted_tweet_is_not_served_from_a_process_that_holds_its_body => deleted_tweet_not_served;
     a_page_next_to_deleted_tweets_is_full_and_its_cursor_continues => page_next_to_deleted_is_full;
+    a_rebuild_under_way_in_another_process_is_waited_for_and_one_whose_process_died_is_taken_over => rebuild_elsewhere;
 }
 
 /// Clients of the app's stores of their own, so that only the test's calls are counted.
@@ -303,4 +304,42 @@ async fn a_read_sets_a_timelines_idle_time_out_back_only_once_it_ran_a_day_low()
         let ttl: i64 = redis::cmd("TTL").arg(key).query_async(&mut redis).await.unwrap();
         assert!(ttl > idle - 60, "{key}: {ttl}");
     }
+}
+
+/// Two processes (Lambda environments) missing one timeline: the second waits for the first's
+/// rebuild rather than rebuilding too; if the first dies mid-rebuild, the second serves its
+/// page from the durable timeline, and the rebuild is taken over once the lease lapses.
+async fn rebuild_elsewhere(app: TestApp) {
+    let (_, bob, posted) = followed_author_with(&app, 30).await;
+    let owner = UserId::parse(&bob).unwrap();
+    let ids: Vec<TweetId> = posted.iter().map(|id| TweetId::parse(id).unwrap()).collect();
+    let (rebuilder, reader) = (Reader::of(&app).await, Reader::of(&app).await);
+    let queries = |calls: &BTreeMap<String, u64>| calls.get("Query").copied().unwrap_or(0);
+
+    rebuilder.cache.evict(std::slice::from_ref(&owner)).await.unwrap();
+    assert_eq!(rebuilder.cache.begin_fill(&owner).await.unwrap(), FillClaim::Claimed);
+    let finish = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        rebuilder.cache.finish_fill(&owner, &ids, &[]).await.unwrap();
+    };
+    let ((page, dynamo, _), ()) = tokio::join!(reader.read(&bob), finish);
+    assert_eq!(page, posted[..20]);
+    assert_eq!(queries(&dynamo), 0, "waited for the other rebuild: {dynamo:?}");
+
+    // The rebuilder dies after its claim.
+    rebuilder.cache.evict(std::slice::from_ref(&owner)).await.unwrap();
+    assert_eq!(rebuilder.cache.begin_fill(&owner).await.unwrap(), FillClaim::Claimed);
+    let (page, dynamo, _) = reader.read(&bob).await;
+    assert_eq!(page, posted[..20]);
+    assert_eq!(
+        queries(&dynamo),
+        2,
+        "one page from the durable timeline (entries, merged authors): {dynamo:?}"
+    );
+    assert_eq!(reader.cache.begin_fill(&owner).await.unwrap(), FillClaim::Elsewhere, "the lease holds");
+    tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
+    let (page, dynamo, _) = reader.read(&bob).await;
+    assert_eq!((page, queries(&dynamo)), (posted[..20].to_vec(), 1), "the lease lapsed: rebuilt here");
+    let (_, dynamo, _) = reader.read(&bob).await;
+    assert_eq!(queries(&dynamo), 0, "cached again");
 }

@@ -36,7 +36,7 @@ use redis::cluster_routing::Slot;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Script, ToRedisArgs};
 use timeline_model::limits::RateLimit;
 use timeline_model::ports::{
-    Added, Admission, Backend, CachedPage, RateLimiter, StoreError, StoreResult, TimelineCache,
+    Added, Admission, Backend, CachedPage, FillClaim, RateLimiter, StoreError, StoreResult, TimelineCache,
 };
 use timeline_model::timeline::TRIM_STEP;
 use timeline_model::{Follow, TIMELINE_CAP, TimelineEntry, Timestamp, Tweet, TweetId, UserId};
@@ -53,6 +53,10 @@ pub const IDLE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How far a cached timeline's idle time-out may run down before a read sets it back: a day, so
 /// an active reader's keys are rewritten once a day rather than on every read.
 const TTL_REFRESH_SLACK: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a rebuild may take before another caller may take it over (its rebuilder died):
+/// a rebuild is one query and one script call, tens of milliseconds.
+const REBUILD_LEASE: Duration = Duration::from_secs(5);
 
 /// Commands in flight at once per batch on a cluster.
 const CLUSTER_IN_FLIGHT: usize = 256;
@@ -101,6 +105,11 @@ impl RedisCache {
 
     fn merged_key(&self, owner: &UserId) -> String {
         format!("{}tlm:{{{owner}}}", self.prefix)
+    }
+
+    /// Held by the one caller rebuilding the owner's timeline (`scripts::BEGIN_FILL`).
+    fn lease_key(&self, owner: &UserId) -> String {
+        format!("{}tll:{{{owner}}}", self.prefix)
     }
 
     /// Entries added to the owner's cached timeline since its durable one was last due a trim.
@@ -294,12 +303,13 @@ impl TimelineCache for RedisCache {
         Ok(Some(CachedPage { ids: parse_ids(&members), merged_authors }))
     }
 
-    async fn begin_fill(&self, owner: &UserId) -> StoreResult<()> {
+    async fn begin_fill(&self, owner: &UserId) -> StoreResult<FillClaim> {
+        let mut invocation = scripts::BEGIN_FILL.key(&self.timeline_keys(owner)[..]);
+        invocation.key(self.lease_key(owner)).arg(ttl_seconds()).arg(REBUILD_LEASE.as_millis() as u64);
         let mut pipeline = redis::pipe();
-        pipeline
-            .invoke_script(scripts::BEGIN_FILL.key(&self.timeline_keys(owner)[..]).arg(ttl_seconds()))
-            .ignore();
-        self.run(&pipeline, &[&scripts::BEGIN_FILL]).await
+        pipeline.invoke_script(&invocation);
+        let (claimed,): (u8,) = self.run(&pipeline, &[&scripts::BEGIN_FILL]).await?;
+        Ok(if claimed == 1 { FillClaim::Claimed } else { FillClaim::Elsewhere })
     }
 
     async fn finish_fill(
@@ -310,6 +320,7 @@ impl TimelineCache for RedisCache {
     ) -> StoreResult<bool> {
         let mut invocation = scripts::FINISH_FILL.key(&self.timeline_keys(owner)[..]);
         invocation.key(self.fresh_key(owner)).key(format!("{}seen:{{{owner}}}", self.prefix));
+        invocation.key(self.lease_key(owner));
         invocation.arg(ttl_seconds()).arg(TIMELINE_CAP).arg(ids.len()).arg(self.fresh_for_millis());
         for id in ids {
             invocation.arg(id.to_string());

@@ -78,12 +78,18 @@ pub static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Start a rebuild: mark the timeline cached (so fan-out writes land from now on) and drop any
-/// leftover sets and removals. A rebuild already under way, or a complete timeline, is left alone.
+/// Claim a rebuild: 0 when the timeline is complete or another caller holds the lease KEYS[5]
+/// (for ARGV[2] milliseconds, or until it finishes); else take the lease and return 1, and if
+/// the timeline is not being filled already, mark it cached (so fan-out writes land from now
+/// on) and drop any leftover sets and removals. A fill whose rebuilder died (its lease expired)
+/// is taken over as it stands: what the fan-out wrote into it meanwhile is kept.
 pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        if redis.call('EXISTS', KEYS[1]) == 0 then
+        local state = redis.call('GET', KEYS[1])
+        if state == 'ready' then return 0 end
+        if not redis.call('SET', KEYS[5], 1, 'NX', 'PX', ARGV[2]) then return 0 end
+        if not state then
             redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
             redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
         end
@@ -97,6 +103,7 @@ pub static BEGIN_FILL: LazyLock<Script> = LazyLock::new(|| {
 /// ready and let the keys idle out after ARGV[1] seconds; the freshness marker KEYS[5] lives
 /// ARGV[4] milliseconds (none when 0: never revalidated). Returns 1 when KEYS[6], the owner's
 /// once-a-day "seen" gate, was not set (the caller then records the reader as seen), else 0.
+/// Ends the rebuild's lease, KEYS[7].
 pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -125,6 +132,7 @@ pub static FINISH_FILL: LazyLock<Script> = LazyLock::new(|| {
         redis.call('EXPIRE', KEYS[2], ARGV[1])
         redis.call('EXPIRE', KEYS[4], ARGV[1])
         if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[5], 1, 'PX', ARGV[4]) end
+        redis.call('DEL', KEYS[7])
         if redis.call('SET', KEYS[6], 1, 'NX', 'EX', 86400) then return 1 end
         return 0
         ",
