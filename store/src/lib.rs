@@ -9,11 +9,13 @@
 //! - [`redis_cache`]: the Redis timeline cache, standalone or cluster, plain or TLS, behind a
 //!   circuit breaker, counting its round trips.
 //! - [`retry`]: jittered, capped exponential backoff.
+//! - [`secrets`]: secrets read at start-up from SSM Parameter Store or Secrets Manager.
 //! - [`telemetry`]: metric names shared with template.yaml, the EMF recorder, log set-up.
 
 pub mod dynamo;
 pub mod redis_cache;
 pub mod retry;
+pub mod secrets;
 pub mod settings;
 pub mod stream;
 pub mod telemetry;

@@ -98,8 +98,13 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: CURSOR_SECRET,
-        default: "locally the JWT secret; required in AWS",
+        default: "locally the JWT secret; in AWS required, or read from Parameter Store (next)",
         meaning: "HMAC key that seals pagination cursors, at least 32 characters",
+    },
+    Variable {
+        name: "TIMELINE_CURSOR_SECRET_PARAMETER",
+        default: "unset",
+        meaning: "an SSM Parameter Store SecureString to read `TIMELINE_CURSOR_SECRET` from, once per container at start-up (what the template sets)",
     },
     Variable {
         name: CORS_ALLOW_ORIGIN,
@@ -183,8 +188,12 @@ impl Environment {
         Self(pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str).filter(|value| !value.is_empty())
+    }
+
+    pub(crate) fn set(&mut self, name: &str, value: String) {
+        self.0.insert(name.to_owned(), value);
     }
 
     /// Parse `name` with `parse`, or take `default` when it is unset.

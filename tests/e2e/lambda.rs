@@ -114,11 +114,13 @@ struct Function {
     answers: mpsc::UnboundedReceiver<Answer>,
     /// Every line the function printed (logs and EMF documents), as it printed them.
     stdout: mpsc::UnboundedReceiver<String>,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Function {
-    async fn start(binary: &str, app: &TestApp) -> Self {
+    /// Start `binary` with the Lambda environment, the app's settings and `vars` on top (an
+    /// empty value unsets a setting).
+    async fn start(binary: &str, app: &TestApp, vars: &[(&str, &str)]) -> Self {
         let (addr, runtime, answers) = Runtime::start().await;
         let store = store_settings(&app.prefix, app.redis);
         let mut command = tokio::process::Command::new(built(binary));
@@ -140,7 +142,9 @@ impl Function {
             .env("TIMELINE_REDIS_URL", &store.redis_url)
             .env("TIMELINE_REDIS_CLUSTER", store.redis_cluster.to_string())
             .env("TIMELINE_CURSOR_SECRET", CURSOR_SECRET)
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().unwrap_or_else(|e| panic!("{binary} starts: {e}"));
         let (lines, stdout) = mpsc::unbounded_channel();
@@ -150,7 +154,19 @@ impl Function {
                 lines.send(line).ok();
             }
         });
-        Self { runtime, answers, stdout, _child: child }
+        Self { runtime, answers, stdout, child }
+    }
+
+    /// Wait for a function that fails its start-up to exit; its status and what it printed on
+    /// stderr.
+    async fn failed_start(mut self) -> (std::process::ExitStatus, String) {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        let status = status.expect("the function exits within 30 s").unwrap();
+        let mut stderr = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr)
+            .await
+            .unwrap();
+        (status, stderr)
     }
 
     /// Invoke the function with `event` and wait for its answer.
@@ -233,7 +249,7 @@ async fn the_lambda_binaries_answer_their_events_and_print_their_metrics_as_emf(
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     app.follow(&bob, &ann).await;
 
-    let mut api = Function::start("timeline-api", &app).await;
+    let mut api = Function::start("timeline-api", &app, &[]).await;
     let health = api.invoke("health", rest_event("GET", "/health", None, None)).await;
     assert_eq!((health.kind, health.body["statusCode"].as_u64()), ("response", Some(200)), "{health:?}");
     let text = json!({ "text": "from the deployed function" });
@@ -248,7 +264,7 @@ async fn the_lambda_binaries_answer_their_events_and_print_their_metrics_as_emf(
     let metrics = api.metric_documents_until(&["TimelineCacheMisses"]).await;
     assert!(metrics.iter().any(|d| names(d, "TimelineCacheMisses")), "{metrics:?}");
 
-    let mut fanout = Function::start("timeline-fanout", &app).await;
+    let mut fanout = Function::start("timeline-fanout", &app, &[]).await;
     let tweets_table = app.service.state.dynamo.tables().tweets.clone();
     let batch = stream_event(&app, &tweets_table).await;
     assert_eq!(batch["Records"].as_array().unwrap().len(), 1);
@@ -265,4 +281,56 @@ async fn the_lambda_binaries_answer_their_events_and_print_their_metrics_as_emf(
     }
     let timeline = app.wait_for_timeline(&bob, |ids| !ids.is_empty()).await;
     assert_eq!(timeline, [tweet["tweet_id"].as_str().unwrap()]);
+}
+
+/// SSM's API (its JSON protocol: `POST /` with `X-Amz-Target`), emulated: `GetParameter` of one
+/// SecureString, decrypted; every read counted.
+async fn parameter_store(name: &'static str, value: &'static str) -> (SocketAddr, Arc<Mutex<u32>>) {
+    let reads = Arc::new(Mutex::new(0));
+    let counted = reads.clone();
+    let answer = move |headers: HeaderMap, body: String| async move {
+        *counted.lock().unwrap() += 1;
+        let target = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).unwrap_or_default();
+        let asked: Value = serde_json::from_str(&body).unwrap_or_default();
+        let found =
+            target == "AmazonSSM.GetParameter" && asked["Name"] == name && asked["WithDecryption"] == true;
+        let (status, answer) = if found {
+            (
+                StatusCode::OK,
+                json!({ "Parameter": { "Name": name, "Type": "SecureString", "Value": value, "Version": 1 } }),
+            )
+        } else {
+            (StatusCode::BAD_REQUEST, json!({ "__type": "ParameterNotFound", "message": "" }))
+        };
+        (status, [("content-type", "application/x-amz-json-1.1")], answer.to_string())
+    };
+    let routes = Router::new().route("/", post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    (addr, reads)
+}
+
+#[tokio::test]
+async fn the_api_function_reads_its_cursor_key_from_parameter_store_once_and_will_not_start_without_it() {
+    let app = spawn_app().await;
+    let (ssm, reads) = parameter_store("/timeline/test/cursor-secret", CURSOR_SECRET).await;
+    let endpoint = format!("http://{ssm}");
+    let from_store = [
+        ("TIMELINE_CURSOR_SECRET", ""),
+        ("TIMELINE_CURSOR_SECRET_PARAMETER", "/timeline/test/cursor-secret"),
+        ("AWS_ENDPOINT_URL_SSM", endpoint.as_str()),
+    ];
+    let mut api = Function::start("timeline-api", &app, &from_store).await;
+    for request in ["first", "second"] {
+        let health = api.invoke(request, rest_event("GET", "/health", None, None)).await;
+        assert_eq!(health.body["statusCode"], 200, "{health:?}");
+    }
+    assert_eq!(*reads.lock().unwrap(), 1, "read once per container");
+
+    let mut vars = from_store.to_vec();
+    vars[1] = ("TIMELINE_CURSOR_SECRET_PARAMETER", "/timeline/test/missing");
+    let (status, stderr) = Function::start("timeline-api", &app, &vars).await.failed_start().await;
+    assert!(!status.success(), "{status}");
+    assert!(stderr.contains("/timeline/test/missing") && stderr.contains("ParameterNotFound"), "{stderr}");
 }

@@ -43,9 +43,7 @@ use crate::settings::StoreSettings;
 /// fixed region and dummy credentials are used when none are configured: DynamoDB Local checks
 /// neither. HTTPS is rustls on ring, the one crypto provider of the binaries (see Cargo.toml).
 pub async fn sdk_config(settings: &StoreSettings) -> aws_config::SdkConfig {
-    let https =
-        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
+    let mut loader = aws_loader();
     if let Some(endpoint) = &settings.dynamodb_endpoint {
         loader = loader.endpoint_url(endpoint).region(Region::new("us-east-1"));
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
@@ -54,6 +52,14 @@ pub async fn sdk_config(settings: &StoreSettings) -> aws_config::SdkConfig {
         }
     }
     loader.load().await
+}
+
+/// The SDK's configuration as the environment gives it (region, credentials, endpoints such
+/// as `AWS_ENDPOINT_URL_SSM`), on rustls and ring.
+pub fn aws_loader() -> aws_config::ConfigLoader {
+    let https =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https)
 }
 
 /// The DynamoDB client and the names of the tables it serves. Cheap to clone.
