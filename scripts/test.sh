@@ -10,6 +10,8 @@
 #   loadtest   scripts/loadtest-suite.sh --ci: the load suite, CI-sized (a small graph, seconds
 #              per scenario, on services of its own): every scenario runs and exports its
 #              figures, the seeder and the plots work. It checks no timing.
+#   faults     scripts/faults/campaign.py --short: the fault campaign, CI-sized, on the debug build
+#              (docs/reliability.md; `make faults` runs the full one)
 #   template   scripts/validate-template.sh, when that file exists (see check_template)
 # On exit it stops the services it started itself (not ones that were already running), unless
 # TIMELINE_KEEP_SERVICES=1.
@@ -133,5 +135,6 @@ run_step clippy cargo clippy --workspace --all-targets -- -D warnings
 run_step deps "$ROOT/scripts/unused-deps.sh"
 run_step test run_tests
 run_step loadtest "$ROOT/scripts/loadtest-suite.sh" --ci
+run_step faults "$ROOT/scripts/faults/campaign.py" --short --binary "$ROOT/target/debug/timeline-local"
 run_step template check_template
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"

@@ -14,6 +14,8 @@
 //! repairs the notes stored before, once the cache answers again.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -29,6 +31,8 @@ use timeline_store::{Dynamo, RedisCache, StoreSettings, telemetry};
 
 /// Followers read and written per step of one fan-out.
 const FOLLOWER_PAGE: usize = 1000;
+/// How often a process looks for notes of stale cached copies to repair.
+const REPAIR_EVERY: Duration = Duration::from_secs(1);
 /// Records applied at once when a failed wave is applied one by one.
 const RECORDS_IN_FLIGHT: usize = 8;
 
@@ -42,11 +46,13 @@ pub struct Engine {
     cache: RedisCache,
     /// Authors with more followers are merged in at read time, not fanned out.
     fanout_threshold: u64,
+    /// When this process last looked for notes of stale copies (shared by its clones).
+    last_repair: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Engine {
     pub fn new(dynamo: Dynamo, cache: RedisCache, fanout_threshold: u64) -> Self {
-        Self { dynamo, cache, fanout_threshold }
+        Self { dynamo, cache, fanout_threshold, last_repair: Arc::default() }
     }
 
     /// Build the clients of `settings` (DynamoDB and standalone Redis connect on first use; the
@@ -112,7 +118,16 @@ impl Engine {
     }
 
     /// Drop the cached copies noted stale by earlier batches, if the cache answers.
+    /// At most once per `REPAIR_EVERY`: a busy shard then costs one Query a second, not one
+    /// per batch.
     async fn repair_stale(&self) {
+        {
+            let mut last = self.last_repair.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < REPAIR_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
         match stale::repair(&self.dynamo, &self.cache).await {
             Ok(0) => {}
             Ok(copies) => tracing::info!(copies, "dropped cached copies a cache outage left stale"),
