@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::bodies::Bodies;
 use crate::ports::{CachedPage, FillClaim, StoreResult, TimelineCache, TimelineStore, Tweets};
-use crate::timeline::{Limit, Page, TIMELINE_CAP, TRIM_STEP};
+use crate::timeline::{Limit, Page, TIMELINE_CAP, TRIM_STEP, trim_past_cap};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::{Timestamp, UserId};
 
@@ -156,13 +156,8 @@ impl<C: TimelineCache, S: TimelineStore, T: Tweets> Home<'_, C, S, T> {
             return self.rebuilt_elsewhere(owner, before, want).await;
         }
         let mut home = self.store.home(owner, TIMELINE_CAP + TRIM_STEP).await?;
-        let beyond_cap = home.entries.split_off(home.entries.len().min(TIMELINE_CAP));
-        if !beyond_cap.is_empty() {
-            // Amortised trim of the durable timeline, paid by the rebuild, not by each fan-out.
-            if let Err(error) = self.store.remove(&beyond_cap).await {
-                tracing::warn!(%error, "could not trim the durable timeline");
-            }
-        }
+        // Amortised trim of the durable timeline, paid by the rebuild.
+        trim_past_cap(self.store, &mut home.entries).await;
         let all: Vec<TweetId> = home.entries.into_iter().map(|e| e.tweet_id).collect();
         if self.cache.finish_fill(owner, &all, &home.merged_authors).await? {
             // Once a day per reader; a read never fails for it.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ports::TimelineStore;
 use crate::tweet::{Tweet, TweetId};
 use crate::values::{UserId, ValidationError};
 
@@ -14,6 +15,19 @@ pub const TIMELINE_CAP: usize = 800;
 /// entries written while it is cached; a cache rebuild trims as much. Inactive readers' entries
 /// expire by TTL instead, for free.
 pub const TRIM_STEP: usize = 200;
+
+/// Remove from the durable timeline the entries of `newest` (one owner's, newest first) that
+/// lie past the cap, and drop them from `newest`. Housekeeping for a rebuild and for the
+/// fan-out's trims: a failure is logged, and the next trim removes what this one left.
+pub async fn trim_past_cap<S: TimelineStore>(store: &S, newest: &mut Vec<TimelineEntry>) {
+    let past_cap = newest.split_off(newest.len().min(TIMELINE_CAP));
+    if past_cap.is_empty() {
+        return;
+    }
+    if let Err(error) = store.remove(&past_cap).await {
+        tracing::warn!(%error, "could not trim a durable timeline to the cap");
+    }
+}
 
 /// How many of a followee's newest tweets a follow merges into the follower's timeline: as many
 /// as a timeline holds, so that the timeline after a follow is what the truth says

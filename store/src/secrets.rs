@@ -27,10 +27,12 @@ pub enum SecretError {
 /// `env` with every secret that names a parameter read from Parameter Store. Nothing is read
 /// (and no client built) when none does: locally and in tests the secrets are set directly.
 pub async fn read_secrets(mut env: Environment) -> Result<Environment, SecretError> {
-    let wanted: Vec<(&'static str, String)> = FROM_PARAMETERS
-        .iter()
-        .filter_map(|&name| parameter_of(&env, name).transpose().map(|p| p.map(|p| (name, p))))
-        .collect::<Result<_, _>>()?;
+    let mut wanted = Vec::new();
+    for &name in FROM_PARAMETERS {
+        if let Some(parameter) = parameter_of(&env, name)? {
+            wanted.push((name, parameter));
+        }
+    }
     if wanted.is_empty() {
         return Ok(env);
     }

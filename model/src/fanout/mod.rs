@@ -25,7 +25,7 @@ use stale::{Stale, StaleCaches};
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
-use crate::timeline::{FOLLOW_BACKFILL, TIMELINE_CAP, TRIM_STEP, TimelineEntry};
+use crate::timeline::{FOLLOW_BACKFILL, TIMELINE_CAP, TRIM_STEP, TimelineEntry, trim_past_cap};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
 
@@ -220,18 +220,13 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     async fn trim(&self, owners: &[UserId]) {
         // Collected first: a lazy stream of borrowing futures trips the compiler's `Send` check.
         let trims: Vec<_> = owners.iter().map(|owner| self.trim_one(owner)).collect();
-        let trimmed: Vec<StoreResult<()>> =
-            stream::iter(trims).buffer_unordered(TRIMS_IN_FLIGHT).collect().await;
-        for error in trimmed.into_iter().filter_map(Result::err) {
-            tracing::warn!(%error, "could not trim a durable timeline to the cap");
-        }
+        stream::iter(trims).buffer_unordered(TRIMS_IN_FLIGHT).collect::<()>().await;
     }
 
-    async fn trim_one(&self, owner: &UserId) -> StoreResult<()> {
-        let newest = self.store.newest(owner, None, TIMELINE_CAP + TRIM_STEP).await?;
-        match newest.get(TIMELINE_CAP..) {
-            Some(beyond_cap) if !beyond_cap.is_empty() => self.store.remove(beyond_cap).await,
-            _ => Ok(()),
+    async fn trim_one(&self, owner: &UserId) {
+        match self.store.newest(owner, None, TIMELINE_CAP + TRIM_STEP).await {
+            Ok(mut newest) => trim_past_cap(self.store, &mut newest).await,
+            Err(error) => tracing::warn!(%error, "could not read a durable timeline to trim it"),
         }
     }
 
