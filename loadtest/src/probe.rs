@@ -176,6 +176,10 @@ impl TimelineCache for Probe<'_> {
         TimelineCache::remove(self.cache, entries).await
     }
 
+    async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
+        self.cache.trimmed(owners).await
+    }
+
     async fn evict(&self, owners: &[UserId]) -> StoreResult<()> {
         self.cache.evict(owners).await
     }

@@ -95,10 +95,12 @@ pub struct Memory {
     pub stale_notes: Mutex<BTreeMap<String, Stale>>,
     /// Owners whose timelines a caller is rebuilding.
     fill_leases: Mutex<HashSet<UserId>>,
-    /// Entries added to each cached timeline since it was last due a trim.
+    /// Entries added to each cached timeline since its durable one was last trimmed.
     added_since_trim: Mutex<HashMap<UserId, usize>>,
     /// While set, every cache write fails as if Redis were down.
     pub cache_down: AtomicBool,
+    /// While set, removing durable timeline entries fails (a trim that fails).
+    pub durable_removes_down: AtomicBool,
 }
 
 impl Memory {
@@ -252,6 +254,9 @@ impl TimelineStore for Memory {
         Ok(())
     }
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        if self.durable_removes_down.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable { backend: Backend::DynamoDb, source: "down".into() });
+        }
         let mut durable = self.durable.lock().unwrap();
         for e in entries {
             durable.remove(&(e.owner_id.clone(), e.tweet_id));
@@ -363,13 +368,21 @@ impl TimelineCache for Memory {
                 added.written += 1;
                 let count = counted.entry(e.owner_id.clone()).or_default();
                 *count += 1;
-                if *count == TRIM_STEP {
-                    *count = 0;
+                // Due until `trimmed` (Redis waits a lease between signals; here, none).
+                if *count >= TRIM_STEP {
                     added.trim_due.push(e.owner_id.clone());
                 }
             }
         }
         Ok(added)
+    }
+    async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
+        self.cache_up()?;
+        let mut counted = self.added_since_trim.lock().unwrap();
+        for owner in owners {
+            counted.remove(owner);
+        }
+        Ok(())
     }
     async fn remove(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
         self.cache_up()?;

@@ -229,6 +229,9 @@ pub trait TimelineCache: Send + Sync {
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<Added>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The owners' durable timelines were trimmed to the cap (see [`Added::trim_due`]): count
+    /// their additions from zero.
+    fn trimmed(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Forget the owners' cached timelines: their next reads rebuild them from the durable ones.
     fn evict(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Forget the authors' recent lists: readers use the authors' index until one is filled.
@@ -273,8 +276,9 @@ pub enum FillClaim {
 pub struct Added {
     /// Entries written (to cached timelines).
     pub written: usize,
-    /// Owners whose cached timelines took another `TRIM_STEP` entries since they were last
-    /// counted: their durable timelines are due a trim.
+    /// Owners whose cached timelines took `TRIM_STEP` entries since their durable ones were
+    /// last trimmed: those are due a trim. An owner is named again, after a while, until
+    /// [`TimelineCache::trimmed`] says the trim was done, so a failed trim is made good.
     pub trim_due: Vec<UserId>,
 }
 

@@ -2,23 +2,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::TimelineStore;
+use crate::ports::{StoreResult, TimelineStore};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::{UserId, ValidationError};
 
 /// A home timeline keeps its newest 800 entries.
 pub const TIMELINE_CAP: usize = 800;
 
-/// Entries past the cap removed from a durable timeline at once. An active reader's durable
-/// timeline is trimmed by the fan-out once per `TRIM_STEP` entries added to its cached copy
-/// (`TimelineCache::add` says when), so it holds at most `TIMELINE_CAP + TRIM_STEP` of the
-/// entries written while it is cached; a cache rebuild trims as much. Inactive readers' entries
-/// expire by TTL instead, for free.
+/// Entries added to an active reader's cached timeline between two trims of its durable one.
+/// The fan-out trims a durable timeline once its cached copy took `TRIM_STEP` entries since the
+/// last trim that succeeded (`TimelineCache::add` says when, again until
+/// `TimelineCache::trimmed`), so an active reader's durable timeline holds at most about
+/// `TIMELINE_CAP + TRIM_STEP` entries, even when a trim fails; a cache rebuild trims as well.
+/// Inactive readers' entries expire by TTL instead, for free.
 pub const TRIM_STEP: usize = 200;
 
 /// Remove from the durable timeline the entries of `newest` (one owner's, newest first) that
-/// lie past the cap, and drop them from `newest`. Housekeeping for a rebuild and for the
-/// fan-out's trims: a failure is logged, and the next trim removes what this one left.
+/// lie past the cap, and drop them from `newest`: the rebuild's trim, paid with the read it
+/// makes anyway. Housekeeping: a failure is logged, and the fan-out's next trim removes them.
 pub async fn trim_past_cap<S: TimelineStore>(store: &S, newest: &mut Vec<TimelineEntry>) {
     let past_cap = newest.split_off(newest.len().min(TIMELINE_CAP));
     if past_cap.is_empty() {
@@ -26,6 +27,25 @@ pub async fn trim_past_cap<S: TimelineStore>(store: &S, newest: &mut Vec<Timelin
     }
     if let Err(error) = store.remove(&past_cap).await {
         tracing::warn!(%error, "could not trim a durable timeline to the cap");
+    }
+}
+
+/// Remove every entry of the owner's durable timeline past the cap, however many: the
+/// fan-out's trim. Usually about `TRIM_STEP` lie there; after failed trims, or entries written
+/// while the owner was not counted, more.
+pub async fn trim_to_cap<S: TimelineStore>(store: &S, owner: &UserId) -> StoreResult<()> {
+    let (mut keep, mut before) = (TIMELINE_CAP, None);
+    loop {
+        let wanted = keep + TRIM_STEP;
+        let mut page = store.newest(owner, before.as_ref(), wanted).await?;
+        let more = page.len() == wanted;
+        let past_cap = page.split_off(page.len().min(keep));
+        let Some(oldest) = past_cap.last().map(|entry| entry.tweet_id) else { return Ok(()) };
+        store.remove(&past_cap).await?;
+        if !more {
+            return Ok(());
+        }
+        (keep, before) = (0, Some(oldest));
     }
 }
 

@@ -11,6 +11,7 @@ on_both_redis! {
     a_flushed_cache_is_refilled_from_the_timelines_table_on_the_next_read => flushed_cache_is_refilled;
     pages_follow_the_cursor_newest_first_without_gaps_or_repeats => pages_follow_the_cursor;
     a_removal_during_a_rebuild_is_not_written_back_by_it => removal_during_rebuild_stays_removed;
+    a_durable_timeline_due_a_trim_is_named_again_until_it_is_trimmed => trim_named_until_trimmed;
 }
 
 #[tokio::test]
@@ -237,4 +238,37 @@ async fn removal_during_rebuild_stays_removed(app: TestApp) {
     cache.begin_fill(&owner).await.unwrap();
     cache.finish_fill(&owner, &[removed, kept], &[]).await.unwrap();
     assert_eq!(cache.page(&owner, None, 10).await.unwrap().map(|p| p.ids), Some(vec![removed, kept]));
+}
+
+/// The cache names a reader due a trim once its copy took `TRIM_STEP` entries, again once the
+/// trim's lease lapsed without `trimmed` (the trim failed, or its answer was lost), and counts
+/// from zero after `trimmed`.
+async fn trim_named_until_trimmed(app: TestApp) {
+    use timeline_model::timeline::TRIM_STEP;
+
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    let (author, owner) = (UserId::parse(&ann).unwrap(), UserId::parse(&bob).unwrap());
+    let cache = &app.service.state.cache;
+    cache.begin_fill(&owner).await.unwrap();
+    cache.finish_fill(&owner, &[], &[]).await.unwrap();
+    let add = |count: usize| {
+        let entries: Vec<TimelineEntry> = (0..count)
+            .map(|_| TimelineEntry {
+                owner_id: owner.clone(),
+                tweet_id: TweetId::generate(),
+                author_id: author.clone(),
+            })
+            .collect();
+        async move { cache.add(&entries).await.unwrap().trim_due }
+    };
+    let once = std::slice::from_ref(&owner);
+
+    assert_eq!(add(TRIM_STEP - 1).await, [], "not due yet");
+    assert_eq!(add(2).await, once, "due, and named once while its trim may run");
+    assert_eq!(add(1).await, [], "its trim may still be running");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(add(1).await, once, "named again: the trim was not done");
+    cache.trimmed(once).await.unwrap();
+    assert_eq!(add(TRIM_STEP - 1).await, [], "counted from zero once trimmed");
+    assert_eq!(add(1).await, once);
 }

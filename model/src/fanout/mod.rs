@@ -19,13 +19,14 @@ pub mod batch;
 mod crossing;
 pub mod stale;
 
-use futures::StreamExt;
-use futures::stream;
+use std::collections::BTreeSet;
+
+use futures::{StreamExt, future, stream};
 use stale::{Stale, StaleCaches};
 
 use crate::follow::Follow;
 use crate::ports::{Follows, StoreResult, TimelineCache, TimelineStore, Tweets, Users};
-use crate::timeline::{FOLLOW_BACKFILL, TIMELINE_CAP, TRIM_STEP, TimelineEntry, trim_past_cap};
+use crate::timeline::{FOLLOW_BACKFILL, TimelineEntry, trim_to_cap};
 use crate::tweet::{Tweet, TweetId};
 use crate::values::UserId;
 
@@ -215,18 +216,28 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     /// Trim the durable timelines of `owners` to the cap: each is an active reader's whose
-    /// cached copy took another `TRIM_STEP` entries, so about that many lie past the cap.
-    /// Housekeeping: a failure is logged, and the next step trims what this one left.
+    /// cached copy took `TRIM_STEP` entries since its last trim, so about that many lie past
+    /// the cap. Housekeeping: a failure is logged, and the owner stays due (the cache signals
+    /// it again) until a trim succeeds.
     async fn trim(&self, owners: &[UserId]) {
+        let owners: BTreeSet<&UserId> = owners.iter().collect();
         // Collected first: a lazy stream of borrowing futures trips the compiler's `Send` check.
-        let trims: Vec<_> = owners.iter().map(|owner| self.trim_one(owner)).collect();
-        stream::iter(trims).buffer_unordered(TRIMS_IN_FLIGHT).collect::<()>().await;
+        let trims: Vec<_> = owners.into_iter().map(|owner| self.trim_one(owner)).collect();
+        let trimmed: Vec<UserId> =
+            stream::iter(trims).buffer_unordered(TRIMS_IN_FLIGHT).filter_map(future::ready).collect().await;
+        if let Err(error) = self.cache.trimmed(&trimmed).await {
+            tracing::warn!(%error, "could not restart the trim counts of trimmed timelines");
+        }
     }
 
-    async fn trim_one(&self, owner: &UserId) {
-        match self.store.newest(owner, None, TIMELINE_CAP + TRIM_STEP).await {
-            Ok(mut newest) => trim_past_cap(self.store, &mut newest).await,
-            Err(error) => tracing::warn!(%error, "could not read a durable timeline to trim it"),
+    /// The owner, once its durable timeline is trimmed.
+    async fn trim_one(&self, owner: &UserId) -> Option<UserId> {
+        match trim_to_cap(self.store, owner).await {
+            Ok(()) => Some(owner.clone()),
+            Err(error) => {
+                tracing::warn!(%error, "could not trim a durable timeline to the cap");
+                None
+            }
         }
     }
 
@@ -321,9 +332,12 @@ fn entries_for(owners: Vec<UserId>, tweet_id: TweetId, author: &UserId) -> Vec<T
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::fake::{fanout, id, post, world};
     use crate::ports::{Follows, TimelineCache, Tweets};
+    use crate::timeline::{TIMELINE_CAP, TRIM_STEP};
 
     #[tokio::test]
     async fn a_tweet_reaches_the_author_and_every_follower_across_pages() {
@@ -384,6 +398,28 @@ mod tests {
         assert_eq!(active.len(), TIMELINE_CAP + 10, "trimmed once, at the step");
         assert_eq!(active[..], inactive[..TIMELINE_CAP + 10], "the newest kept");
         assert_eq!(inactive.len(), posts, "an inactive reader's entries expire by TTL instead");
+    }
+
+    #[tokio::test]
+    async fn a_trim_that_fails_is_asked_for_again_and_removes_everything_past_the_cap() {
+        let memory = world(&["ann", "bob"]).await;
+        memory.follow(&Follow::new(id("bob"), id("ann")).unwrap()).await.unwrap();
+        memory.begin_fill(&id("bob")).await.unwrap();
+        let posts = |range: std::ops::Range<usize>| {
+            let memory = &memory;
+            async move {
+                for n in range {
+                    let tweet = post(memory, "ann", &format!("tweet {n}")).await;
+                    fanout(memory).apply(&TimelineEvent::TweetPosted(tweet)).await.unwrap();
+                }
+            }
+        };
+        memory.durable_removes_down.store(true, Ordering::Relaxed);
+        posts(0..TIMELINE_CAP + 2 * TRIM_STEP).await;
+        assert_eq!(memory.durable_timeline(&id("bob")).len(), TIMELINE_CAP + 2 * TRIM_STEP, "no trim");
+        memory.durable_removes_down.store(false, Ordering::Relaxed);
+        posts(0..10).await;
+        assert_eq!(memory.durable_timeline(&id("bob")).len(), TIMELINE_CAP + 9, "trimmed at the next add");
     }
 
     #[tokio::test]

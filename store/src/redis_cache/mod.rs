@@ -7,6 +7,10 @@
 //!   rebuilt, until the rebuild ends.
 //! - `tlm:{owner}`: the authors the owner merges in at read time (hybrid fan-out), cached with
 //!   the timeline, so one round trip brings the page and them.
+//! - `tll:{owner}`: the lease of the one caller rebuilding the timeline; `tlf:{owner}`: present
+//!   while a rebuilt timeline is fresh.
+//! - `tla:{owner}`: entries added since the durable timeline was last trimmed; `tlt:{owner}`:
+//!   present for a while once the fan-out was told to trim it.
 //! - `tw:<tweet_id>`: the tweet's JSON body, written once per tweet.
 //! - `rl:{user}`: the user's recent posts, for the posting rate limit.
 //! - `ar:{author}`: recent tweet IDs of an author merged in at read time (hybrid fan-out),
@@ -57,6 +61,10 @@ const TTL_REFRESH_SLACK: Duration = Duration::from_secs(24 * 3600);
 /// How long a rebuild may take before another caller may take it over (its rebuilder died):
 /// a rebuild is one query and one script call, tens of milliseconds.
 const REBUILD_LEASE: Duration = Duration::from_secs(5);
+
+/// How long a durable timeline signalled due a trim (`scripts::ADD`) is not signalled again:
+/// time enough for the trim to finish; after it, a trim that failed is asked for again.
+const TRIM_LEASE: Duration = Duration::from_secs(5);
 
 /// Commands in flight at once per batch on a cluster.
 const CLUSTER_IN_FLIGHT: usize = 256;
@@ -115,6 +123,11 @@ impl RedisCache {
     /// Entries added to the owner's cached timeline since its durable one was last due a trim.
     fn added_key(&self, owner: &UserId) -> String {
         format!("{}tla:{{{owner}}}", self.prefix)
+    }
+
+    /// Held while the owner's durable timeline is being trimmed (`scripts::ADD`).
+    fn trim_lease_key(&self, owner: &UserId) -> String {
+        format!("{}tlt:{{{owner}}}", self.prefix)
     }
 
     /// Exists while a rebuilt timeline is fresh (`scripts::PAGE`).
@@ -339,8 +352,14 @@ impl TimelineCache for RedisCache {
             .iter()
             .map(|entry| {
                 let owner = &entry.owner_id;
-                let keys = [self.state_key(owner), self.timeline_key(owner), self.added_key(owner)];
-                evalsha(&scripts::ADD, &keys, (entry.tweet_id.to_string(), TIMELINE_CAP, TRIM_STEP))
+                let keys = [
+                    self.state_key(owner),
+                    self.timeline_key(owner),
+                    self.added_key(owner),
+                    self.trim_lease_key(owner),
+                ];
+                let lease = TRIM_LEASE.as_millis() as u64;
+                evalsha(&scripts::ADD, &keys, (entry.tweet_id.to_string(), TIMELINE_CAP, TRIM_STEP, lease))
             })
             .collect();
         let outcomes: Vec<u8> = self.run_each(&commands, &[&scripts::ADD]).await?;
@@ -366,6 +385,14 @@ impl TimelineCache for RedisCache {
     }
 
     /// One `DEL` per owner: an owner's keys share a slot, different owners' do not.
+    async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
+        let commands: Vec<Cmd> = owners
+            .iter()
+            .map(|owner| Cmd::del(&[self.added_key(owner), self.trim_lease_key(owner)]))
+            .collect();
+        self.run_each::<u64>(&commands, &[]).await.map(drop)
+    }
+
     async fn evict(&self, owners: &[UserId]) -> StoreResult<()> {
         let commands: Vec<Cmd> = owners.iter().map(|owner| Cmd::del(&self.timeline_keys(owner))).collect();
         self.run_each::<u64>(&commands, &[]).await.map(drop)

@@ -43,8 +43,9 @@ pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Add ARGV[1] to a cached timeline and trim it to ARGV[2] entries; skip uncached owners (0).
-/// Counts the entries added in KEYS[3]: every ARGV[3]-th answers 2 (the durable timeline is
-/// due a trim) instead of 1.
+/// Counts the entries added in KEYS[3]; once ARGV[3] were, answers 2 (the durable timeline is
+/// due a trim) instead of 1, again every ARGV[4] ms (the lease KEYS[4]) until `trimmed` resets
+/// the count: a trim that failed, or whose signal was lost with a reply, is made good.
 pub static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -52,12 +53,14 @@ pub static ADD: LazyLock<Script> = LazyLock::new(|| {
         redis.call('ZADD', KEYS[2], 0, ARGV[1])
         redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
         local ttl = redis.call('PTTL', KEYS[1])
-        if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-        if redis.call('INCR', KEYS[3]) >= tonumber(ARGV[3]) then
-            redis.call('DEL', KEYS[3])
+        local added = redis.call('INCR', KEYS[3])
+        if ttl > 0 then
+            redis.call('PEXPIRE', KEYS[2], ttl)
+            redis.call('PEXPIRE', KEYS[3], ttl)
+        end
+        if added >= tonumber(ARGV[3]) and redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[4]) then
             return 2
         end
-        if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
         return 1
         ",
     )
