@@ -176,6 +176,10 @@ impl TimelineCache for Probe<'_> {
         TimelineCache::remove(self.cache, entries).await
     }
 
+    async fn cached(&self, owners: &[UserId]) -> StoreResult<Vec<bool>> {
+        self.cache.cached(owners).await
+    }
+
     async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
         self.cache.trimmed(owners).await
     }

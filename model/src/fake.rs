@@ -101,6 +101,8 @@ pub struct Memory {
     pub cache_down: AtomicBool,
     /// While set, removing durable timeline entries fails (a trim that fails).
     pub durable_removes_down: AtomicBool,
+    /// The owners of each durable insert, in the order they were written.
+    pub durable_inserts: Mutex<Vec<Vec<UserId>>>,
 }
 
 impl Memory {
@@ -247,6 +249,8 @@ impl TimelineStore for Memory {
     }
 
     async fn insert(&self, entries: &[TimelineEntry]) -> StoreResult<()> {
+        let owners = entries.iter().map(|e| e.owner_id.clone()).collect();
+        self.durable_inserts.lock().unwrap().push(owners);
         let mut durable = self.durable.lock().unwrap();
         for e in entries {
             durable.insert((e.owner_id.clone(), e.tweet_id), e.clone());
@@ -375,6 +379,11 @@ impl TimelineCache for Memory {
             }
         }
         Ok(added)
+    }
+    async fn cached(&self, owners: &[UserId]) -> StoreResult<Vec<bool>> {
+        self.cache_up()?;
+        let cached = self.cached.lock().unwrap();
+        Ok(owners.iter().map(|owner| cached.contains_key(owner)).collect())
     }
     async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
         self.cache_up()?;

@@ -229,6 +229,9 @@ pub trait TimelineCache: Send + Sync {
     /// Add each entry to its owner's timeline where that timeline is cached; trims to the cap.
     fn add(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<Added>> + Send;
     fn remove(&self, entries: &[TimelineEntry]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Whether each owner's timeline is cached, in one round trip. A hint for writing first the
+    /// copies that readers look at: it may change as soon as it is read.
+    fn cached(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<Vec<bool>>> + Send;
     /// The owners' durable timelines were trimmed to the cap (see [`Added::trim_due`]): count
     /// their additions from zero.
     fn trimmed(&self, owners: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;

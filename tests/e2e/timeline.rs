@@ -12,6 +12,7 @@ on_both_redis! {
     pages_follow_the_cursor_newest_first_without_gaps_or_repeats => pages_follow_the_cursor;
     a_removal_during_a_rebuild_is_not_written_back_by_it => removal_during_rebuild_stays_removed;
     a_durable_timeline_due_a_trim_is_named_again_until_it_is_trimmed => trim_named_until_trimmed;
+    the_cache_tells_which_timelines_it_holds_being_rebuilt_or_ready => cache_tells_which_it_holds;
 }
 
 #[tokio::test]
@@ -271,4 +272,23 @@ async fn trim_named_until_trimmed(app: TestApp) {
     cache.trimmed(once).await.unwrap();
     assert_eq!(add(TRIM_STEP - 1).await, [], "counted from zero once trimmed");
     assert_eq!(add(1).await, once);
+}
+
+/// The hint a large fan-out orders its writes by: a timeline being rebuilt counts as cached (a
+/// write landing now reaches it), an evicted one does not.
+async fn cache_tells_which_it_holds(app: TestApp) {
+    let names = ["ann", "bob", "cat"];
+    let mut owners = Vec::new();
+    for name in names {
+        owners.push(UserId::parse(&app.user(name).await).unwrap());
+    }
+    let cache = &app.service.state.cache;
+    assert_eq!(cache.cached(&owners).await.unwrap(), [false, false, false]);
+    cache.begin_fill(&owners[0]).await.unwrap();
+    cache.begin_fill(&owners[1]).await.unwrap();
+    cache.finish_fill(&owners[1], &[], &[]).await.unwrap();
+    assert_eq!(cache.cached(&owners).await.unwrap(), [true, true, false], "rebuilding, ready, absent");
+    cache.evict(&owners[1..2]).await.unwrap();
+    assert_eq!(cache.cached(&owners).await.unwrap(), [true, false, false]);
+    assert_eq!(cache.cached(&[]).await.unwrap(), Vec::<bool>::new());
 }

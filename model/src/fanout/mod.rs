@@ -1,7 +1,7 @@
 //! Fan-out on write: what each change does to the precomputed home timelines.
 //!
-//! - this file: one change at a time ([`Fanout::apply`]); a large fan-out streams its followers
-//!   a page at a time through overlapping stages.
+//! - this file: one change at a time ([`Fanout::apply`]); a large fan-out reads its followers
+//!   a page at a time and writes the cached timelines' copies first.
 //! - [`crossing`]: an author crossing the fan-out threshold, either way: every follower's list
 //!   of merged authors is brought in line before (or after) the author's mode changes.
 //! - [`batch`]: many changes at once ([`Fanout::apply_many`]): the changes of one stream batch
@@ -33,6 +33,10 @@ use crate::values::UserId;
 /// Durable timelines trimmed at once by one write.
 const TRIMS_IN_FLIGHT: usize = 8;
 
+/// Entries of uncached timelines a large fan-out holds back while it reads on (about 1 MB):
+/// past this, they are written before the next page is read.
+const HELD_BACK: usize = 10_000;
+
 /// A change that reshapes home timelines, decoded from a stream record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimelineEvent {
@@ -51,6 +55,14 @@ pub struct FanoutReport {
     pub durable_entries: usize,
     /// Entries written to cached timelines.
     pub cached_entries: usize,
+}
+
+impl FanoutReport {
+    fn add(&mut self, other: FanoutReport) {
+        self.followers += other.followers;
+        self.durable_entries += other.durable_entries;
+        self.cached_entries += other.cached_entries;
+    }
 }
 
 /// Whether entries go into timelines or come out of them.
@@ -267,10 +279,14 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
     }
 
     /// Write one tweet's entry for the author and every follower, starting from the author's
-    /// first page of followers (already read), a page at a time, in three overlapping stages:
-    /// page k+1 is read while page k is written durably and page k-1 is cached. So a large
-    /// fan-out costs about one durable write per page, and the cache, which only waits for its
-    /// own page's durable write, keeps the per-owner order.
+    /// first page of followers (already read), a page at a time. Readers only see cached copies,
+    /// so those go first: while page k+1 is read, the entries of page k whose owners have a
+    /// cached timeline are written, durably and then to the cache; the others are held back (up
+    /// to `HELD_BACK`) and written after the last page, with the store's full concurrency. So
+    /// an active reader sees the tweet after the follower reads and its own few writes, not
+    /// after every follower's durable write. Each entry is still written durably before it is
+    /// offered to the cache (held-back ones too: a timeline may have been cached since the
+    /// hint), so a rebuild cannot miss it.
     async fn fan_out_from_first_page(
         &self,
         author: &UserId,
@@ -281,7 +297,7 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
         let mut report = FanoutReport::default();
         let mut owners = vec![author.clone()];
         let mut page = first_page;
-        let mut durably_written: Vec<TimelineEntry> = Vec::new();
+        let mut held_back: Vec<TimelineEntry> = Vec::new();
         loop {
             let last_page = page.len() < self.page_size;
             let after = page.last().cloned();
@@ -296,21 +312,33 @@ impl<F: Follows, T: Tweets, S: TimelineStore, C: TimelineCache, U: Users> Fanout
                     _ => Ok(Vec::new()),
                 }
             };
-            let ((), cached, next_page) = futures::future::try_join3(
-                self.durable(write, &entries),
-                async { Ok(self.cached(write, &durably_written).await) },
-                next_page,
-            )
-            .await?;
-            report.durable_entries += entries.len();
-            report.cached_entries += cached;
-            durably_written = entries;
+            let ((written, rest), next_page) =
+                futures::future::try_join(self.write_cached_first(write, entries), next_page).await?;
+            report.add(written);
+            held_back.extend(rest);
+            if last_page || held_back.len() >= HELD_BACK {
+                report.add(self.write(write, &std::mem::take(&mut held_back)).await?);
+            }
             if last_page {
-                report.cached_entries += self.cached(write, &durably_written).await;
                 return Ok(report);
             }
             page = next_page;
         }
+    }
+
+    /// Write the entries whose owners' timelines are cached; hand back the others. If the cache
+    /// cannot say, none are taken for cached: all wait, none is lost.
+    async fn write_cached_first(
+        &self,
+        write: Write,
+        entries: Vec<TimelineEntry>,
+    ) -> StoreResult<(FanoutReport, Vec<TimelineEntry>)> {
+        let owners: Vec<UserId> = entries.iter().map(|e| e.owner_id.clone()).collect();
+        let cached = self.cache.cached(&owners).await.unwrap_or_default();
+        let mut flags = cached.into_iter();
+        let (first, rest): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|_| flags.next().unwrap_or(false));
+        Ok((self.write(write, &first).await?, rest))
     }
 }
 
@@ -353,6 +381,39 @@ mod tests {
             assert_eq!(memory.durable_timeline(&id(owner)), vec![tweet.tweet_id], "{owner}");
         }
         assert!(memory.durable_timeline(&id("eve")).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_large_fan_out_writes_the_cached_timelines_first_and_reaches_everyone() {
+        let memory = world(&["ann", "bob", "cat", "dan", "eve", "fay"]).await;
+        for follower in ["bob", "cat", "dan", "eve", "fay"] {
+            memory.follow(&Follow::new(id(follower), id("ann")).unwrap()).await.unwrap();
+        }
+        for reader in ["eve", "fay"] {
+            memory.begin_fill(&id(reader)).await.unwrap();
+        }
+        let tweet = post(&memory, "ann", "hello").await;
+        let report = fanout(&memory).apply(&TimelineEvent::TweetPosted(tweet.clone())).await.unwrap();
+        assert_eq!((report.followers, report.durable_entries, report.cached_entries), (5, 6, 2));
+
+        // Pages of two: [bob, cat], [dan, eve], [fay]; only eve's and fay's are cached.
+        let inserts: Vec<Vec<UserId>> = memory
+            .durable_inserts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|owners| !owners.is_empty())
+            .cloned()
+            .collect();
+        let ids = |names: &[&str]| names.iter().map(|name| id(name)).collect::<Vec<_>>();
+        assert_eq!(inserts, vec![ids(&["eve"]), ids(&["fay"]), ids(&["ann", "bob", "cat", "dan"])]);
+        for owner in ["ann", "bob", "cat", "dan", "eve", "fay"] {
+            assert_eq!(memory.durable_timeline(&id(owner)), vec![tweet.tweet_id], "{owner}");
+        }
+        for reader in ["eve", "fay"] {
+            let page = memory.page(&id(reader), None, 10).await.unwrap().unwrap();
+            assert_eq!(page.ids, vec![tweet.tweet_id], "{reader}");
+        }
     }
 
     #[tokio::test]

@@ -384,6 +384,11 @@ impl TimelineCache for RedisCache {
         self.run_each::<u8>(&commands, &[&scripts::REMOVE]).await.map(drop)
     }
 
+    async fn cached(&self, owners: &[UserId]) -> StoreResult<Vec<bool>> {
+        let commands: Vec<Cmd> = owners.iter().map(|owner| Cmd::exists(self.state_key(owner))).collect();
+        self.run_each(&commands, &[]).await
+    }
+
     /// One `DEL` per owner: an owner's keys share a slot, different owners' do not.
     async fn trimmed(&self, owners: &[UserId]) -> StoreResult<()> {
         let commands: Vec<Cmd> = owners
