@@ -5,8 +5,9 @@
 #   fmt        cargo fmt --all -- --check
 #   clippy     cargo clippy --workspace --all-targets -- -D warnings
 #   deps       scripts/unused-deps.sh (no crate lists a dependency it does not use)
-#   test       cargo build of the Lambda binaries (the e2e tests run them), then cargo test
+#   test       cargo build of every binary (the e2e tests run the Lambda ones), then cargo test
 #              --workspace (with the service addresses exported)
+# The last three run side by side (each on services of its own), their outputs printed in turn:
 #   loadtest   scripts/loadtest-suite.sh --ci: the load suite, CI-sized (a small graph, seconds
 #              per scenario, on services of its own): every scenario runs and exports its
 #              figures, the seeder and the plots work. It checks no timing.
@@ -62,6 +63,39 @@ run_step() {
   log "<== $name ok ($elapsed)"
 }
 
+# run_side_by_side NAME=COMMAND...: runs checks at once, each on services of its own and mostly
+# waiting on them (load scenarios, faults, the template linters), so together they take about as
+# long as the longest instead of the sum. Each one's output is kept and printed whole when it
+# ends, with its elapsed time; exits after all have ended if any failed.
+run_side_by_side() {
+  local spec name pids=() names=() logs=() starts=() i rc failed=0 elapsed log_file
+  for spec in "$@"; do
+    name="${spec%%=*}"
+    log_file="$(mktemp "${TMPDIR:-/tmp}/timeline-test-$name.XXXXXX")"
+    log "==> $name (side by side): ${spec#*=}"
+    starts+=("$(now_ms)")
+    bash -c "${spec#*=}" >"$log_file" 2>&1 &
+    pids+=("$!") names+=("$name") logs+=("$log_file")
+  done
+  for i in "${!pids[@]}"; do
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    elapsed="$(fmt_ms $(($(now_ms) - starts[i])))"
+    log "---- output of ${names[$i]} ----"
+    cat "${logs[$i]}" >&2
+    rm -f "${logs[$i]}"
+    if ((rc != 0)); then
+      SUMMARY+=("$(printf '%-9s FAILED  %s (side by side)' "${names[$i]}" "$elapsed")")
+      log "FAILED: step '${names[$i]}' exited with status $rc after $elapsed"
+      failed=$rc
+    else
+      SUMMARY+=("$(printf '%-9s ok      %s (side by side)' "${names[$i]}" "$elapsed")")
+      log "<== ${names[$i]} ok ($elapsed)"
+    fi
+  done
+  ((failed == 0)) || exit "$failed"
+}
+
 # Hook for the SAM template checks (cfn-lint, sam validate) that another part of the project
 # owns: runs scripts/validate-template.sh when it exists, and says so when it does not.
 check_template() {
@@ -87,9 +121,10 @@ stop_our_services() {
 
 # Every test binary of the workspace; the output is kept for the closing count.
 TEST_LOG="$(mktemp)"
-# The Lambda binaries first: the e2e tests run them under an emulated Runtime API.
+# Every binary first: the e2e tests run the Lambda binaries under an emulated Runtime API, and
+# the load suite and the fault campaign after them run the local server and the tools.
 run_tests() {
-  cargo build --bin timeline-api --bin timeline-fanout
+  cargo build --workspace --bins
   cargo test --workspace 2>&1 | tee "$TEST_LOG"
 }
 
@@ -103,6 +138,15 @@ print_test_count() {
 on_exit() {
   local rc=$?
   trap - EXIT INT TERM
+  # Checks still running side by side (an interrupt, or another one failed): stop them, so they
+  # stop their own services.
+  local running
+  running="$(jobs -pr)"
+  if [[ -n $running ]]; then
+    # shellcheck disable=SC2086 # one PID per word
+    kill $running 2>/dev/null || true
+    wait 2>/dev/null || true
+  fi
   stop_our_services
   rm -f "$STARTED_RECORD"
   if ((${#SUMMARY[@]} > 0)); then
@@ -134,7 +178,11 @@ run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --workspace --all-targets -- -D warnings
 run_step deps "$ROOT/scripts/unused-deps.sh"
 run_step test run_tests
-run_step loadtest "$ROOT/scripts/loadtest-suite.sh" --ci
-run_step faults "$ROOT/scripts/faults/campaign.py" --short --binary "$ROOT/target/debug/timeline-local"
-run_step template check_template
+export ROOT
+export -f check_template log
+root="$(printf %q "$ROOT")"
+run_side_by_side \
+  "loadtest=$root/scripts/loadtest-suite.sh --ci" \
+  "faults=$root/scripts/faults/campaign.py --short --binary $root/target/debug/timeline-local" \
+  "template=check_template"
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"
