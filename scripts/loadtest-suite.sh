@@ -19,7 +19,7 @@
 # the tools fed bad input (each must refuse it with a clear message and a non-zero exit).
 #
 # Knobs (environment variables; loadtest/README.md explains each): USERS HISTORY THRESHOLD
-# SCENARIOS PROFILE RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS BENCH_FOLLOWERS
+# SCENARIOS PROFILE PREBUILT RUN RESULTS_DIR PLOTS_DIR DDB_PORT REDIS_PORT HTTP_PORT SEED_ARGS BENCH_FOLLOWERS
 # BENCH_BACKLOG READ_VUS READ_DURATION MIX_RATES MIX_STEP BURST_POSTS BURST_VUS CAP_POSTS CAP_VUS
 # LAG_RATE LAG_DURATION DEGRADED_VUS DEGRADED_DURATION.
 set -euo pipefail
@@ -129,6 +129,10 @@ check_ports() {
 }
 
 build() {
+  if [[ ${PREBUILT:-0} == 1 ]]; then
+    log "PREBUILT=1: using the binaries in $TARGET_DIR as they are"
+    return
+  fi
   log "building timeline-local, timeline-seed, timeline-bench, timeline-results and timeline-admin (profile $PROFILE)"
   cargo build -q --profile "$PROFILE" --bin timeline-local --bin timeline-seed --bin timeline-bench \
     --bin timeline-results --bin timeline-admin

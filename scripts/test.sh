@@ -3,11 +3,13 @@
 # the first failure:
 #   services   scripts/services.sh up (DynamoDB Local, Redis, Redis Cluster)
 #   fmt        cargo fmt --all -- --check
-#   clippy     cargo clippy --workspace --all-targets -- -D warnings
 #   deps       scripts/unused-deps.sh (no crate lists a dependency it does not use)
 #   test       cargo build of every binary (the e2e tests run the Lambda ones), then cargo test
 #              --workspace (with the service addresses exported)
-# The last three run side by side (each on services of its own), their outputs printed in turn:
+# The last four run side by side, their outputs printed in turn: the three after clippy each on
+# services of its own and mostly waiting on them, so clippy's compile fills the idle cores
+# (`make lint` runs clippy alone, first):
+#   clippy     cargo clippy --workspace --all-targets -- -D warnings
 #   loadtest   scripts/loadtest-suite.sh --ci: the load suite, CI-sized (a small graph, seconds
 #              per scenario, on services of its own): every scenario runs and exports its
 #              figures, the seeder and the plots work. It checks no timing.
@@ -68,22 +70,28 @@ run_step() {
 # long as the longest instead of the sum. Each one's output is kept and printed whole when it
 # ends, with its elapsed time; exits after all have ended if any failed.
 run_side_by_side() {
-  local spec name pids=() names=() logs=() starts=() i rc failed=0 elapsed log_file
+  local spec name pids=() names=() logs=() i rc failed=0 elapsed log_file
   for spec in "$@"; do
     name="${spec%%=*}"
     log_file="$(mktemp "${TMPDIR:-/tmp}/timeline-test-$name.XXXXXX")"
     log "==> $name (side by side): ${spec#*=}"
-    starts+=("$(now_ms)")
-    bash -c "${spec#*=}" >"$log_file" 2>&1 &
+    # Each records its own elapsed time: they end in any order, and are waited for in turn.
+    (
+      start="$(now_ms)"
+      rc=0
+      bash -c "${spec#*=}" >"$log_file" 2>&1 || rc=$?
+      echo $(($(now_ms) - start)) >"$log_file.ms"
+      exit "$rc"
+    ) &
     pids+=("$!") names+=("$name") logs+=("$log_file")
   done
   for i in "${!pids[@]}"; do
     rc=0
     wait "${pids[$i]}" || rc=$?
-    elapsed="$(fmt_ms $(($(now_ms) - starts[i])))"
+    elapsed="$(fmt_ms "$(cat "${logs[$i]}.ms" 2>/dev/null || echo 0)")"
     log "---- output of ${names[$i]} ----"
     cat "${logs[$i]}" >&2
-    rm -f "${logs[$i]}"
+    rm -f "${logs[$i]}" "${logs[$i]}.ms"
     if ((rc != 0)); then
       SUMMARY+=("$(printf '%-9s FAILED  %s (side by side)' "${names[$i]}" "$elapsed")")
       log "FAILED: step '${names[$i]}' exited with status $rc after $elapsed"
@@ -175,14 +183,14 @@ done
 total_start="$(now_ms)"
 run_step services "$ROOT/scripts/services.sh" up --record "$STARTED_RECORD"
 run_step fmt cargo fmt --all -- --check
-run_step clippy cargo clippy --workspace --all-targets -- -D warnings
 run_step deps "$ROOT/scripts/unused-deps.sh"
 run_step test run_tests
 export ROOT
 export -f check_template log
 root="$(printf %q "$ROOT")"
 run_side_by_side \
-  "loadtest=$root/scripts/loadtest-suite.sh --ci" \
+  "clippy=cargo clippy --workspace --all-targets -- -D warnings" \
+  "loadtest=PREBUILT=1 $root/scripts/loadtest-suite.sh --ci" \
   "faults=$root/scripts/faults/campaign.py --short --binary $root/target/debug/timeline-local" \
   "template=check_template"
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"
