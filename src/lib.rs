@@ -11,6 +11,7 @@
 //! - [`local_metrics`]: the local server's metrics, on a Prometheus endpoint and in the log.
 //! - [`http_server`]: the local server's connections, with the time-outs and the connection
 //!   limit API Gateway gives the Lambdas in AWS.
+//! - [`web`]: the web client's files under `/app/` and its local sign-in, `POST /local/token`.
 //!
 //! Every setting is in `timeline_store::settings`; the contract served is docs/API.md.
 
@@ -19,6 +20,7 @@ pub mod http_server;
 pub mod local_metrics;
 pub mod poller;
 pub mod tokens;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -105,7 +107,8 @@ pub async fn start(settings: &LocalSettings) -> Result<LocalService, StartError>
 
     let authenticator = LocalTokens::authenticator(settings.jwt_secret.expose());
     let state = AppState::new(dynamo, cache, authenticator, &settings.api);
-    let app = timeline_api::router(state.clone());
+    let web = web::routes(settings.web_dir.clone(), settings.jwt_secret.clone());
+    let app = timeline_api::router(state.clone()).merge(web);
     let stopping = CancellationToken::new();
     let server = tokio::spawn(http_server::serve(listener, app, settings.http, stopping.clone()));
     let poller = tokio::spawn(poller.run(stopping.clone()));

@@ -76,6 +76,7 @@ async fn serve(settings: &LocalSettings) -> ExitCode {
         println!("metrics for Prometheus on http://{addr}/metrics");
     }
     println!("timeline service listening on http://{}", service.addr);
+    println!("web app on http://{}/app/ (sign in with any user ID)", service.addr);
     println!("tables prefixed {:?}; stream poller running", settings.api.store.table_prefix);
     println!("tokens are HS256, signed with {secret_note}; mint one with: make token USER=alice");
     match stop_requested().await {

@@ -44,6 +44,7 @@ const CACHE_REVALIDATE: &str = "TIMELINE_CACHE_REVALIDATE_SECS";
 const HTTP_ADDR: &str = "TIMELINE_HTTP_ADDR";
 const JWT_SECRET: &str = "TIMELINE_JWT_SECRET";
 const CHECKPOINT_DIR: &str = "TIMELINE_CHECKPOINT_DIR";
+const WEB_DIR: &str = "TIMELINE_WEB_DIR";
 const METRICS_ADDR: &str = "TIMELINE_METRICS_ADDR";
 const METRICS_SUMMARY: &str = "TIMELINE_METRICS_SUMMARY_SECS";
 const HTTP_HEADER_TIMEOUT: &str = "TIMELINE_HTTP_HEADER_TIMEOUT_SECS";
@@ -136,6 +137,11 @@ pub const VARIABLES: &[Variable] = &[
         name: CHECKPOINT_DIR,
         default: "`.local/checkpoints`",
         meaning: "where the local stream poller keeps its place in each shard; delete it to replay the streams",
+    },
+    Variable {
+        name: WEB_DIR,
+        default: "`web`",
+        meaning: "the web client's files, which the local server serves under `/app/` (read on each request: an edit shows on reload)",
     },
     Variable {
         name: METRICS_ADDR,
@@ -366,6 +372,8 @@ pub struct LocalSettings {
     pub jwt_secret: Secret,
     /// Where the stream poller keeps its checkpoints: one file per streamed table.
     pub checkpoint_dir: PathBuf,
+    /// The web client's files, served under `/app/`.
+    pub web_dir: PathBuf,
     pub metrics: MetricsSettings,
     pub http: HttpLimits,
 }
@@ -463,6 +471,7 @@ impl LocalSettings {
                 || PathBuf::from(Self::DEFAULT_CHECKPOINT_DIR),
                 |raw| Ok(PathBuf::from(raw)),
             )?,
+            web_dir: env.parse(WEB_DIR, || PathBuf::from("web"), |raw| Ok(PathBuf::from(raw)))?,
             metrics: MetricsSettings::from_env(env)?,
             http: HttpLimits::from_env(env)?,
         })
@@ -556,6 +565,7 @@ mod tests {
         assert_eq!(settings.api.cors_allow_origin, None);
         assert_eq!(settings.api.body_cache_bytes, 32 * 1024 * 1024);
         assert_eq!(settings.checkpoint_dir, PathBuf::from(".local/checkpoints"));
+        assert_eq!(settings.web_dir, PathBuf::from("web"));
         let metrics = MetricsSettings {
             addr: Some("127.0.0.1:9464".parse().unwrap()),
             summary_every: Some(Duration::from_secs(60)),

@@ -145,6 +145,7 @@ async fn spawn_app_from(
         http_addr: ([127, 0, 0, 1], 0).into(),
         jwt_secret: Secret::new(SECRET),
         checkpoint_dir: checkpoint_dir.clone(),
+        web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
         metrics: MetricsSettings { addr: None, summary_every: None },
         http: HttpLimits::DEFAULT,
     };

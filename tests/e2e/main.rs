@@ -16,3 +16,4 @@ mod reads;
 mod robustness;
 mod routes;
 mod timeline;
+mod web;
