@@ -9,7 +9,7 @@ MAKEFLAGS += --no-print-directory
 # Where `make loadtest` points k6 (the local server by default).
 TIMELINE_BASE_URL ?= http://127.0.0.1:3000
 
-.PHONY: help dev test faults services services-down services-status token fmt lint loadtest loadtest-suite bench lambda-startup
+.PHONY: help dev test browser-tests faults services services-down services-status token fmt lint loadtest loadtest-suite bench lambda-startup
 
 help: ## List the targets
 	@echo "Targets:"
@@ -21,6 +21,9 @@ dev: ## Run locally: DynamoDB Local + Redis, then the API on 127.0.0.1:3000 (Ctr
 
 test: ## fmt check, clippy -D warnings and every test, against real local services
 	@scripts/test.sh
+
+browser-tests: ## The web client's browser tests (headless Chromium); SAVE_SHOTS=1 refreshes docs/screenshots/
+	@scripts/browser-tests.sh
 
 faults: ## The fault campaign on services of its own (docs/reliability.md); SHORT=1 for the CI-sized one
 	cargo build --profile local --bin timeline-local --bin timeline-admin

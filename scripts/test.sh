@@ -6,9 +6,9 @@
 #   deps       scripts/unused-deps.sh (no crate lists a dependency it does not use)
 #   test       cargo build of every binary (the e2e tests run the Lambda ones), then cargo test
 #              --workspace (with the service addresses exported)
-# The last four run side by side, their outputs printed in turn: the three after clippy each on
-# services of its own and mostly waiting on them, so clippy's compile fills the idle cores
-# (`make lint` runs clippy alone, first):
+# The last five run side by side, their outputs printed in turn: the four after clippy mostly
+# wait on services (their own, or for the browser tests the ones above with tables of their
+# own), so clippy's compile fills the idle cores (`make lint` runs clippy alone, first):
 #   clippy     cargo clippy --workspace --all-targets -- -D warnings
 #   loadtest   scripts/loadtest-suite.sh --ci: the load suite, CI-sized (a small graph, seconds
 #              per scenario, on services of its own): every scenario runs and exports its
@@ -16,6 +16,7 @@
 #   faults     scripts/faults/campaign.py --short: the fault campaign, CI-sized, on the debug build
 #              (docs/reliability.md; `make faults` runs the full one)
 #   template   scripts/validate-template.sh, when that file exists (see check_template)
+#   browser    scripts/browser-tests.sh: the web client in headless Chromium (tests/browser/)
 # On exit it stops the services it started itself (not ones that were already running), unless
 # TIMELINE_KEEP_SERVICES=1.
 #
@@ -192,5 +193,6 @@ run_side_by_side \
   "clippy=cargo clippy --workspace --all-targets -- -D warnings" \
   "loadtest=PREBUILT=1 $root/scripts/loadtest-suite.sh --ci" \
   "faults=$root/scripts/faults/campaign.py --short --binary $root/target/debug/timeline-local" \
-  "template=check_template"
+  "template=check_template" \
+  "browser=BINARY=$root/target/debug/timeline-local $root/scripts/browser-tests.sh"
 log "all checks passed in $(fmt_ms $(($(now_ms) - total_start)))"
