@@ -83,5 +83,6 @@ validate: ## cfn-lint and sam validate --lint of template.yaml (offline; make te
 build: ## sam build of every function (cargo-lambda, arm64); prints each bootstrap's size
 	@scripts/sam-build.sh
 
-deploy: build ## sam deploy to STAGE (dev, staging or prod; see docs/deploy.md)
+deploy: build ## sam deploy to STAGE (dev, staging or prod; see docs/deploy.md), then upload the web client if enabled
 	sam deploy --config-env $(STAGE)
+	scripts/deploy-web.py --stack "$$(sed -n '/^\[$(STAGE).global.parameters\]/,/^\[/s/^stack_name = "\(.*\)"/\1/p' samconfig.toml)"

@@ -142,6 +142,16 @@ else
   log "metric names: $TELEMETRY_RS not found, skipped"
 fi
 
+# The web client's uploader (make deploy) reads stack outputs: the template must declare them,
+# and an offline run on sample outputs must write a config and list the files.
+if "$PYTHON" scripts/deploy-web.py --check-template "$TEMPLATE" &&
+  "$PYTHON" scripts/deploy-web.py --outputs tests/fixtures/web-stack-outputs.json --dry-run >/dev/null; then
+  log "web client upload: the outputs it reads are declared"
+else
+  log "web client upload: FAILED"
+  status=1
+fi
+
 if ((status == 0)); then
   log "template OK"
 else
