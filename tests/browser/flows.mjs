@@ -2,13 +2,18 @@
 // against a running timeline-local (BASE_URL). scripts/browser-tests.sh installs both and starts
 // the server; run through it (`make browser-tests`, and `make test` runs it).
 //
-// Environment: BASE_URL (the server), CHROMIUM (the browser binary), BROWSER_DEPS (the folder
-// holding node_modules/playwright-core), SHOTS_DIR (where screenshots go: failures always,
-// and with SAVE_SHOTS=1 the sign-in, profile and timeline pages, for the README).
+// Environment: BASE_URL (the server, client in local mode), COGNITO_APP_URL (a server whose
+// client is configured as deployed, signing in at the stand-in hosted UI this file runs on
+// COGNITO_PORT, which signs its ID tokens with JWT_SECRET so the local server takes them),
+// CHROMIUM (the browser binary), BROWSER_DEPS (the folder holding node_modules/playwright-core),
+// SHOTS_DIR (where screenshots go: failures always, and with SAVE_SHOTS=1 the sign-in, profile
+// and timeline pages, for the README).
 //
 // Each flow is one user story of the issue that asked for the client; a failure saves a
 // screenshot of every open page, prints what the page logged, and the run exits 1.
 
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,8 +32,8 @@ const pages = [];
 const problems = [];
 
 /** A signed-out browser of its own (sessions live in sessionStorage, one per context). */
-async function person(name) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+async function person(name, viewport = { width: 1000, height: 800 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   page.on('pageerror', (error) => problems.push(`${name}: page error: ${error.message}`));
@@ -100,6 +105,81 @@ async function postThroughApi(userId, count) {
   }
   return ids;
 }
+
+/** Press Tab until the element marked `testid` has the focus (at most 30 presses). */
+async function tabTo(page, testid) {
+  for (let n = 0; n < 30; n++) {
+    if (await page.evaluate((t) => document.activeElement?.dataset.testid === t, testid)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${testid}`);
+}
+
+/** Nothing wider than the viewport, and a label for every field. */
+async function fitsAndLabelled(page, where) {
+  const { width, overflow, unlabelled } = await page.evaluate(() => ({
+    width: window.innerWidth,
+    overflow: document.documentElement.scrollWidth,
+    unlabelled: [...document.querySelectorAll('input, textarea, select')]
+      .filter((field) => field.labels.length === 0 && !field.getAttribute('aria-label'))
+      .map((field) => field.id || field.name),
+  }));
+  if (overflow > width) throw new Error(`${where}: the page is ${overflow} px wide in a ${width} px window`);
+  if (unlabelled.length) throw new Error(`${where}: fields without a label: ${unlabelled.join(', ')}`);
+}
+
+/** A stand-in for Cognito's hosted UI: /oauth2/authorize answers at once with a code bound to
+ * the PKCE challenge, /oauth2/token hands out an ID token only for the verifier of that
+ * challenge, and /logout returns to the app. Its tokens are HS256, signed with the local server's
+ * secret, so the API takes them as API Gateway takes Cognito's. */
+const hostedUi = { exchanged: false, loggedOut: false, codes: new Map() };
+const base64url = (data) => Buffer.from(data).toString('base64url');
+function idToken(sub) {
+  const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const claims = base64url(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + 3600, token_use: 'id' }));
+  const signature = createHmac('sha256', process.env.JWT_SECRET).update(`${header}.${claims}`).digest('base64url');
+  return `${header}.${claims}.${signature}`;
+}
+const stub = createServer((request, response) => {
+  const url = new URL(request.url, 'http://stub');
+  const cors = { 'access-control-allow-origin': '*' };
+  if (url.pathname === '/oauth2/authorize') {
+    const q = url.searchParams;
+    if (q.get('code_challenge_method') !== 'S256' || q.get('response_type') !== 'code' || !q.get('code_challenge')) {
+      response.writeHead(400).end('authorization code with S256 PKCE only');
+      return;
+    }
+    const code = randomUUID();
+    hostedUi.codes.set(code, { challenge: q.get('code_challenge'), redirect: q.get('redirect_uri') });
+    const back = new URL(q.get('redirect_uri'));
+    back.search = new URLSearchParams({ code, state: q.get('state') }).toString();
+    response.writeHead(302, { location: back.toString() }).end();
+  } else if (url.pathname === '/oauth2/token' && request.method === 'POST') {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => {
+      const form = new URLSearchParams(body);
+      const issued = hostedUi.codes.get(form.get('code'));
+      hostedUi.codes.delete(form.get('code'));
+      const verified = issued && issued.redirect === form.get('redirect_uri') &&
+        createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url') === issued.challenge;
+      if (!verified || form.get('grant_type') !== 'authorization_code') {
+        response.writeHead(400, { ...cors, 'content-type': 'application/json' }).end('{"error":"invalid_grant"}');
+        return;
+      }
+      hostedUi.exchanged = true;
+      const token = idToken(`cognito-${RUN}`);
+      response.writeHead(200, { ...cors, 'content-type': 'application/json' })
+        .end(JSON.stringify({ id_token: token, access_token: token, token_type: 'Bearer', expires_in: 3600 }));
+    });
+  } else if (url.pathname === '/logout') {
+    hostedUi.loggedOut = true;
+    response.writeHead(302, { location: url.searchParams.get('logout_uri') }).end();
+  } else {
+    response.writeHead(404).end();
+  }
+});
+await new Promise((ready) => stub.listen(Number(process.env.COGNITO_PORT), '127.0.0.1', ready));
 
 const flows = [];
 const flow = (name, run) => flows.push({ name, run });
@@ -193,6 +273,41 @@ flow("alice deletes a post and it leaves bob's timeline", async () => {
   }
 });
 
+flow('the pages work by keyboard alone, at 360 px wide, every field labelled', async () => {
+  const page = await person('carol', { width: 360, height: 740 });
+  await page.goto(`${BASE}/app/`);
+  await page.waitForSelector(id('signin-user-id'));
+  await fitsAndLabelled(page, 'sign-in');
+  await tabTo(page, 'signin-user-id');
+  await page.keyboard.type(`carol-${RUN}`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(id('profile-form-username'));
+  await fitsAndLabelled(page, 'create profile');
+  await tabTo(page, 'profile-form-username');
+  await page.keyboard.type(`carol_${RUN}`.slice(0, 15));
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(id('post-box'));
+  await tabTo(page, 'post-box');
+  await page.keyboard.type('typed, not clicked');
+  await tabTo(page, 'post-button');
+  await page.keyboard.press('Enter');
+  await page.locator(`${id('timeline-list')} ${id('tweet-text')}`).filter({ hasText: 'typed, not clicked' }).waitFor();
+  await fitsAndLabelled(page, 'home');
+});
+
+flow('signing in as deployed: the hosted UI, authorization code with PKCE, then sign-out', async () => {
+  const page = await person('dave');
+  await page.goto(`${process.env.COGNITO_APP_URL}/app/`);
+  await page.click(id('signin-button'));
+  await page.waitForSelector(id('profile-form-username')); // back from the hosted UI, signed in
+  if (!hostedUi.exchanged) throw new Error('the client never exchanged a code at the token endpoint');
+  await createProfile(page, `dave_${RUN}`.slice(0, 15));
+  await page.click(id('signout-button'));
+  await page.waitForURL(`${process.env.COGNITO_APP_URL}/app/**`);
+  await page.waitForSelector(id('signin-button'));
+  if (!hostedUi.loggedOut) throw new Error('sign-out did not go through the hosted UI');
+});
+
 let failed = 0;
 for (const { name, run } of flows) {
   const started = Date.now();
@@ -219,5 +334,6 @@ if (problems.length) {
   console.log(`FAIL  the pages logged errors:\n      ${problems.join('\n      ')}`);
 }
 await browser.close();
+stub.close();
 console.log(`${failed ? 'FAILED' : 'passed'}: ${flows.length} browser flows`);
 process.exit(failed ? 1 : 0);

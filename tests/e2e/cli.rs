@@ -53,15 +53,21 @@ async fn a_minted_token_is_accepted_by_the_server() {
     assert_eq!(reply.status(), StatusCode::CREATED);
 }
 
-/// `serve` as `make dev` runs it: it prints where it listens, answers, fans out through its
-/// stream poller, and stops cleanly on Ctrl-C.
+/// `serve` as `make dev` runs it: it prints where it listens and where the web client is,
+/// answers, fans out through its stream poller, and stops cleanly on Ctrl-C.
 #[tokio::test]
 async fn serve_answers_fans_out_through_its_poller_and_stops_on_ctrl_c() {
     let prefix = unique_prefix();
     let _leftovers = Leftovers::of(&prefix);
-    let server = Served::start(&prefix).await;
+    let mut server = Served::start(&prefix).await;
     let client = &server.client;
     assert_eq!(client.call(Method::GET, "/health", None, None).await.status, StatusCode::OK);
+    let web_line = server.stdout.next_line().await.unwrap().unwrap();
+    let app = format!("{}/app/", client.base);
+    assert!(web_line.starts_with(&format!("web app on {app} ")), "{web_line}");
+    let page = client.client.get(&app).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<title>Timeline</title>"));
     let (ann, bob) = (client.user("ann").await, client.user("bob").await);
     client.follow(&bob, &ann).await;
     let tweet = client.post(&ann, "through the poller").await;
