@@ -58,17 +58,13 @@ install_browser() {
 # start_server PORT PREFIX WEB_DIR: a timeline-local on the tables and keys of PREFIX, serving
 # the client from WEB_DIR; waits until it answers.
 start_server() {
-  local port="$1" prefix="$2" web_dir="$3" pid waited=0
+  local port="$1" prefix="$2" web_dir="$3"
   TIMELINE_TABLE_PREFIX="$prefix" TIMELINE_HTTP_ADDR="127.0.0.1:$port" TIMELINE_POST_LIMIT=off \
     TIMELINE_METRICS_ADDR=off TIMELINE_CHECKPOINT_DIR="$WORK/checkpoints-$port" TIMELINE_WEB_DIR="$web_dir" \
     RUST_LOG=warn "$BINARY" serve >"$WORK/server-$port.log" 2>&1 &
-  pid=$!
-  SERVER_PIDS+=("$pid")
-  until curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || { cat "$WORK/server-$port.log" >&2; die "timeline-local did not start"; }
-    ((waited++ < 300)) || die "timeline-local did not answer on port $port within 30 s"
-    sleep 0.1
-  done
+  SERVER_PIDS+=("$!")
+  wait_until "timeline-local on port $port" "$!" "$WORK/server-$port.log" \
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health"
 }
 
 # The client as deployed (Cognito mode), signing in at a stand-in hosted UI that flows.mjs runs

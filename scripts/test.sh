@@ -66,9 +66,9 @@ run_step() {
   log "<== $name ok ($elapsed)"
 }
 
-# run_side_by_side NAME=COMMAND...: runs checks at once, each on services of its own and mostly
-# waiting on them (load scenarios, faults, the template linters), so together they take about as
-# long as the longest instead of the sum. Each one's output is kept and printed whole when it
+# run_side_by_side NAME=COMMAND...: runs checks at once (most of them mostly waiting on services,
+# which leaves the cores to the one that compiles), so together they take about as long as the
+# longest instead of the sum. Each one's output is kept and printed whole when it
 # ends, with its elapsed time; exits after all have ended if any failed.
 run_side_by_side() {
   local spec name pids=() names=() logs=() i rc failed=0 elapsed log_file

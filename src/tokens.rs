@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use timeline_api::Authenticator;
 use timeline_api::auth::BearerTokens;
 
+/// How long a minted token is valid unless asked otherwise: a working day (`make token`, and
+/// the web client's local sign-in).
+pub const DEFAULT_TTL_SECS: u64 = 24 * 3600;
+
 /// Leeway for clocks that disagree, as docs/API.md allows (at most 60 s).
 const LEEWAY_SECS: u64 = 60;
 

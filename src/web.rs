@@ -28,9 +28,6 @@ use timeline_store::settings::Secret;
 
 use crate::tokens;
 
-/// How long a token from `POST /local/token` is valid: a working day, as `make token`'s.
-const TOKEN_TTL_SECS: u64 = 24 * 3600;
-
 /// The client's configuration when the folder holds none: local sign-in, the API at this origin.
 const LOCAL_CONFIG: &str = r#"{"mode":"local","api_base":""}"#;
 
@@ -63,8 +60,8 @@ async fn token(
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let user = UserId::parse(&request.user_id)?;
-    let token = tokens::mint(web.secret.expose(), user.as_str(), TOKEN_TTL_SECS);
-    let body = json!({ "token": token, "user_id": user.as_str(), "expires_in": TOKEN_TTL_SECS });
+    let token = tokens::mint(web.secret.expose(), user.as_str(), tokens::DEFAULT_TTL_SECS);
+    let body = json!({ "token": token, "user_id": user.as_str(), "expires_in": tokens::DEFAULT_TTL_SECS });
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -25,7 +25,7 @@ enum Command {
     Token {
         user_id: String,
         /// How long the token is valid, in seconds.
-        #[arg(default_value_t = 24 * 3600)]
+        #[arg(default_value_t = tokens::DEFAULT_TTL_SECS)]
         ttl_seconds: u64,
     },
 }
