@@ -235,13 +235,14 @@ async fn a_replay_covers_the_records_created_between_from_and_to() {
     let app = spawn_app().await;
     let (ann, bob) = (app.user("ann").await, app.user("bob").await);
     let posted = app.post(&ann, "now").await;
-    // The post reaches bob only through the follow's backfill: once seen, the follow is
-    // applied and cannot land after the timelines are emptied (the streams run apart).
+    // The post's fan-out reads ann's followers before it writes her own entry: once that is
+    // seen, the fan-out cannot reach bob, who follows only after it. (Waiting for ann after
+    // the follow let the fan-out see bob and write his entry after the emptying below.)
+    app.wait_for_timeline(&ann, |ids| ids.len() == 1).await;
+    // So the post reaches bob only through the follow's backfill: once seen, the follow is
+    // applied and cannot land after the timelines are emptied.
     app.follow(&bob, &ann).await;
     app.wait_for_timeline(&bob, |ids| ids.len() == 1).await;
-    // And the post's own fan-out (ann's timeline) is done, or it could reach bob after the
-    // emptying: the two streams are applied apart.
-    app.wait_for_timeline(&ann, |ids| ids.len() == 1).await;
     let at = |offset: time::Duration| {
         (time::OffsetDateTime::now_utc() + offset)
             .format(&time::format_description::well_known::Rfc3339)
