@@ -130,7 +130,7 @@ impl RedisCache {
         format!("{}tlt:{{{owner}}}", self.prefix)
     }
 
-    /// Exists while a rebuilt timeline is fresh (`scripts::PAGE`).
+    /// Exists while a rebuilt timeline is fresh (`scripts::EXPIRE_STALE`).
     fn fresh_key(&self, owner: &UserId) -> String {
         format!("{}tlf:{{{owner}}}", self.prefix)
     }
@@ -233,6 +233,33 @@ impl RedisCache {
         Ok(())
     }
 
+    /// Start the rebuild of a ready timeline whose freshness marker expired
+    /// (`scripts::EXPIRE_STALE`); the caller's miss path then rebuilds it.
+    async fn expire_stale(&self, owner: &UserId) -> StoreResult<()> {
+        let [state, timeline, removed, merged] = self.timeline_keys(owner);
+        let mut invocation =
+            scripts::EXPIRE_STALE.key(&[state, timeline, removed, merged, self.fresh_key(owner)][..]);
+        invocation.arg(ttl_seconds());
+        let mut pipeline = redis::pipe();
+        pipeline.invoke_script(&invocation).ignore();
+        self.run(&pipeline, &[&scripts::EXPIRE_STALE]).await
+    }
+
+    /// Set a read timeline's idle time-outs back. Best effort: the page is served either way,
+    /// and a refresh that failed is tried again by the next read, as the time-out is still low.
+    /// Keys gone meanwhile are left gone (EXPIRE skips them); a rebuild begun meanwhile sets
+    /// the same time-out.
+    async fn refresh_ttl(&self, owner: &UserId) {
+        let [state, timeline, _, merged] = self.timeline_keys(owner);
+        let mut pipeline = redis::pipe();
+        for key in [state, timeline, merged] {
+            pipeline.expire(key, ttl_seconds() as i64).ignore();
+        }
+        if let Err(error) = self.run::<()>(&pipeline, &[]).await {
+            tracing::warn!(%owner, %error, "could not set the timeline's idle time-out back");
+        }
+    }
+
     /// Check the connection (for `GET /health?deep=true`).
     pub async fn ping(&self) -> StoreResult<()> {
         let mut connection = self.connection.clone();
@@ -289,27 +316,39 @@ impl TimelineCache for RedisCache {
         before: Option<&TweetId>,
         count: usize,
     ) -> StoreResult<Option<CachedPage>> {
-        let [state, timeline, removed, merged] = self.timeline_keys(owner);
-        // One script on the owner's slot: the state, the page, the merged authors, and the idle
-        // time-outs refreshed when they run low; a timeline past its freshness is rebuilt.
-        let mut invocation = scripts::PAGE.key(&state);
-        invocation
-            .key(&timeline)
-            .key(&merged)
-            .key(self.fresh_key(owner))
-            .key(&removed)
-            .arg(lex_below(before))
-            .arg(count)
-            .arg(ttl_seconds())
-            .arg(ttl_seconds() - TTL_REFRESH_SLACK.as_secs())
-            .arg(u8::from(self.revalidate.is_some()));
+        let [state, timeline, _, merged] = self.timeline_keys(owner);
+        // One transaction on the owner's slot: the state, its idle time-out, the freshness
+        // marker, the page and the merged authors. Not a script: Redis spends about three times
+        // the CPU on the same commands run from Lua (docs/benchmarks.md), and the two branches a
+        // script would take are rare per reader: the refresh once a day, the revalidation once
+        // per freshness lifetime.
         let mut pipeline = redis::pipe();
-        pipeline.invoke_script(&invocation);
-        let ((ready, members, authors),): ((u8, Vec<String>, Vec<String>),) =
-            self.run(&pipeline, &[&scripts::PAGE]).await?;
-        if ready != 1 {
+        pipeline
+            .atomic()
+            .get(&state)
+            .ttl(&state)
+            .exists(self.fresh_key(owner))
+            .zrevrangebylex_limit(
+                &timeline,
+                lex_below(before),
+                "-",
+                0,
+                isize::try_from(count).unwrap_or(isize::MAX),
+            )
+            .smembers(&merged);
+        let (status, ttl, fresh, members, authors): (Option<String>, i64, bool, Vec<String>, Vec<String>) =
+            self.run(&pipeline, &[]).await?;
+        let ready = status.as_deref() == Some("ready");
+        let stale = ready && self.revalidate.is_some() && !fresh;
+        if stale {
+            self.expire_stale(owner).await?;
+        }
+        if !ready || stale {
             metrics::counter!(telemetry::TIMELINE_CACHE_MISSES).increment(1);
             return Ok(None);
+        }
+        if ttl < i64::try_from(ttl_seconds() - TTL_REFRESH_SLACK.as_secs()).unwrap_or(i64::MAX) {
+            self.refresh_ttl(owner).await;
         }
         metrics::counter!(telemetry::TIMELINE_CACHE_HITS).increment(1);
         let merged_authors = authors.iter().filter_map(|a| UserId::parse(a).ok()).collect();

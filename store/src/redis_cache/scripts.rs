@@ -12,32 +12,19 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// A page of a ready timeline in one command: whether it is ready (1) or not (0), up to ARGV[2]
-/// IDs below ARGV[1] (a ZRANGE BYLEX bound), newest first, and the merged authors (KEYS[3]).
-/// The three idle time-outs are set back to ARGV[3] seconds only once they fell below ARGV[4]:
-/// an active reader's keys are rewritten about once a day, not on every read.
-///
-/// With ARGV[5] = 1, a ready timeline whose freshness marker (KEYS[4], set by FINISH_FILL) has
-/// expired is turned into a rebuild, as BEGIN_FILL starts one (KEYS[5] the removals; `filling`
-/// for ARGV[3] seconds), and answered as not ready: the caller's miss path rebuilds it from the
-/// durable timeline. This is what heals a cache restored from an old snapshot: the marker's
-/// expiry is an absolute time, restored with the snapshot, so every restored timeline is rebuilt
-/// within one lifetime of its last rebuild, with no operator.
-pub static PAGE: LazyLock<Script> = LazyLock::new(|| {
+/// Turn a ready timeline whose freshness marker (KEYS[5], set by FINISH_FILL) has expired into
+/// a rebuild, as BEGIN_FILL starts one (`filling` for ARGV[1] seconds); 1 when it did. A read
+/// found the marker gone; both are checked again here, as a rebuild may have finished since.
+/// This is what heals a cache restored from an old snapshot: the
+/// marker's expiry is an absolute time, restored with the snapshot, so every restored timeline
+/// is rebuilt within one lifetime of its last rebuild, with no operator.
+pub static EXPIRE_STALE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        if redis.call('GET', KEYS[1]) ~= 'ready' then return {0, {}, {}} end
-        if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 0 then
-            redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
-            redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[3])
-            return {0, {}, {}}
-        end
-        local ids = redis.call('ZRANGE', KEYS[2], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, ARGV[2])
-        local merged = redis.call('SMEMBERS', KEYS[3])
-        if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) then
-            for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
-        end
-        return {1, ids, merged}
+        if redis.call('GET', KEYS[1]) ~= 'ready' or redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+        redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
+        return 1
         ",
     )
 });
