@@ -23,6 +23,8 @@ mod tweets;
 mod user_scan;
 mod users;
 
+use std::sync::Arc;
+
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -66,7 +68,8 @@ pub fn aws_loader() -> aws_config::ConfigLoader {
 #[derive(Clone, Debug)]
 pub struct Dynamo {
     client: Client,
-    tables: TableNames,
+    /// Shared: the state every request clones holds the client.
+    tables: Arc<TableNames>,
     calls: Calls,
 }
 
@@ -78,7 +81,7 @@ impl Dynamo {
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(calls.counter()).build();
         Self {
             client: Client::from_conf(config),
-            tables: TableNames::with_prefix(&settings.table_prefix),
+            tables: Arc::new(TableNames::with_prefix(&settings.table_prefix)),
             calls,
         }
     }

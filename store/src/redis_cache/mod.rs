@@ -73,7 +73,8 @@ const CLUSTER_IN_FLIGHT: usize = 256;
 #[derive(Clone)]
 pub struct RedisCache {
     connection: Connection,
-    prefix: String,
+    /// Shared: the state every request clones holds the cache.
+    prefix: Arc<str>,
     /// How long a rebuilt timeline is trusted (`StoreSettings::cache_revalidate`).
     revalidate: Option<Duration>,
     breaker: Breaker,
@@ -86,7 +87,7 @@ impl RedisCache {
             Connection::open(&settings.redis_url, settings.redis_cluster).map_err(unavailable)?;
         Ok(Self {
             connection,
-            prefix: settings.table_prefix.clone(),
+            prefix: settings.table_prefix.as_str().into(),
             revalidate: settings.cache_revalidate,
             breaker: Breaker::new(),
             round_trips: Arc::default(),
