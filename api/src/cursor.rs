@@ -44,7 +44,7 @@ impl CursorScope<'_> {
 }
 
 /// The key cursors are sealed with: the HMAC already keyed, so a page's seal copies it rather
-/// than hashing the secret again, and the state every request clones holds no heap copy.
+/// than hashing the secret again.
 #[derive(Clone)]
 pub struct CursorKey(HmacSha256);
 

@@ -1,6 +1,7 @@
 //! What every handler shares, built once per process (per Lambda container) and cloned cheaply,
 //! and the use cases of the domain wired to the real stores.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -20,8 +21,13 @@ pub type HomeReader<'a> = Home<'a, RedisCache, Dynamo, Dynamo>;
 /// The tweet poster over the real stores.
 pub type TweetPoster<'a> = Poster<'a, Dynamo, Dynamo, Dynamo, RedisCache>;
 
+/// The state of the router. One `Arc`: axum clones the state for every request (the handler's
+/// `State` and the CORS layer's), so that costs one reference count, not one per client.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares, read through it.
+pub struct Shared {
     pub dynamo: Dynamo,
     pub cache: RedisCache,
     pub authenticator: Authenticator,
@@ -31,7 +37,7 @@ pub struct AppState {
     /// Tweet bodies held by this process, in front of Redis.
     pub bodies: Bodies,
     /// Cache rebuilds under way in this process.
-    pub rebuilds: Arc<Rebuilds>,
+    pub rebuilds: Rebuilds,
     /// The browser origin allowed to read responses, if any (API Gateway answers the
     /// preflight; the functions label the responses).
     pub cors_origin: Option<HeaderValue>,
@@ -53,17 +59,17 @@ impl AppState {
         authenticator: Authenticator,
         settings: &ApiSettings,
     ) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             dynamo,
             cache,
             authenticator,
             cursors: CursorKey::new(settings.cursor_secret.expose().as_bytes()),
             post_limit: settings.post_limit,
             bodies: Bodies::with_capacity(settings.body_cache_bytes),
-            rebuilds: Arc::default(),
+            rebuilds: Rebuilds::default(),
             // Checked when the settings were read; a value that still fails is simply not sent.
             cors_origin: settings.cors_allow_origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()),
-        }
+        }))
     }
 
     pub fn home(&self) -> HomeReader<'_> {
@@ -84,6 +90,14 @@ impl AppState {
             limiter: &self.cache,
             limit: self.post_limit,
         }
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use timeline_api::{Authenticator, lambda_router};
+use timeline_api::{AppState, Authenticator, lambda_router};
+use timeline_store::ApiSettings;
 use tower::ServiceExt;
 
 use crate::helpers::{SECRET, spawn_app, unique_user};
@@ -108,9 +109,10 @@ async fn in_aws_the_caller_is_the_sub_claim_of_api_gateways_authorizer() {
     let ann = app.user("ann").await;
     let tweet = app.post(&ann, "hello").await;
     app.wait_for_timeline(&ann, |ids| ids.contains(&tweet)).await;
-    let mut state = app.service.state.clone();
-    state.authenticator = Authenticator::ApiGateway;
-    state.cors_origin = Some(axum::http::HeaderValue::from_static("https://app.example"));
+    // The state the read function builds: the same stores, API Gateway's authorizer, a CORS origin.
+    let settings =
+        ApiSettings { cors_allow_origin: Some("https://app.example".into()), ..app.settings.api.clone() };
+    let state = AppState::connect(&settings, Authenticator::ApiGateway).await.unwrap();
     let lambda_router = lambda_router(state);
 
     let path = format!("/users/{ann}/timeline");

@@ -68,7 +68,7 @@ pub fn aws_loader() -> aws_config::ConfigLoader {
 #[derive(Clone, Debug)]
 pub struct Dynamo {
     client: Client,
-    /// Shared: the state every request clones holds the client.
+    /// Shared by the clones, so that a clone copies no names.
     tables: Arc<TableNames>,
     calls: Calls,
 }

@@ -73,7 +73,7 @@ const CLUSTER_IN_FLIGHT: usize = 256;
 #[derive(Clone)]
 pub struct RedisCache {
     connection: Connection,
-    /// Shared: the state every request clones holds the cache.
+    /// Shared by the clones, so that a clone copies no names.
     prefix: Arc<str>,
     /// How long a rebuilt timeline is trusted (`StoreSettings::cache_revalidate`).
     revalidate: Option<Duration>,
