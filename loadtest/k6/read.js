@@ -3,7 +3,8 @@
 // Two phases with the same VUS for the same DURATION, one after the other (the second starts when
 // the first has stopped, so they never compete for the CPU or the server):
 //   reads   each iteration: a random reader of roles.readers reads its first page
-//           (GET /users/{id}/timeline?limit=LIMIT), tagged followees=<its followee count>;
+//           (GET /users/{id}/timeline?limit=LIMIT), tagged followees=<its followee count>; k6
+//           keeps no body (the status is all the phase checks);
 //   health  each iteration: GET /health, the cheapest answer the server gives: what this machine,
 //           k6 and the HTTP stack manage, with no store behind it.
 // Closed loop (constant-vus, no think time), so each rate is what VUS back-to-back clients get;
@@ -20,7 +21,7 @@
 // http_req_duration of each phase; by_followees from the reads' submetrics per followees tag.
 
 import {
-  MAX_FAILED, count, fmt, getHealth, getTimeline, num, randomReader, results, role, round, seconds, stat,
+  MAX_FAILED, count, fmt, getHealth, readTimeline, num, randomReader, results, role, round, seconds, stat,
   sub, thresholds, trendStats, setupReaders,
 } from './lib.js';
 
@@ -69,7 +70,7 @@ export function setup() {
 
 export function read() {
   const reader = randomReader();
-  getTimeline(reader.id, LIMIT, { followees: String(reader.followees) });
+  readTimeline(reader.id, LIMIT, { followees: String(reader.followees) });
 }
 
 export function health() {
