@@ -15,9 +15,9 @@ use redis::Script;
 /// Turn a ready timeline whose freshness marker (KEYS[5], set by FINISH_FILL) has expired into
 /// a rebuild, as BEGIN_FILL starts one (`filling` for ARGV[1] seconds); 1 when it did. A read
 /// found the marker gone; both are checked again here, as a rebuild may have finished since.
-/// This is what heals a cache restored from an old snapshot: the
-/// marker's expiry is an absolute time, restored with the snapshot, so every restored timeline
-/// is rebuilt within one lifetime of its last rebuild, with no operator.
+/// This is what heals a cache restored from an old snapshot: the marker's expiry is an absolute
+/// time, restored with the snapshot, so every restored timeline is rebuilt within one lifetime
+/// of its last rebuild, with no operator.
 pub static EXPIRE_STALE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
